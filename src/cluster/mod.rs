@@ -1,0 +1,18 @@
+//! Cluster access: the one interface every Kafka call sits behind, its domain types, and the
+//! rdkafka implementation.
+
+mod client_config;
+mod cluster_access;
+mod cluster_error;
+mod group_offsets_ffi;
+mod rdkafka_cluster;
+mod types;
+
+pub use client_config::client_config;
+pub use cluster_access::ClusterAccess;
+pub use cluster_error::ClusterError;
+pub use rdkafka_cluster::RdKafkaCluster;
+pub use types::{
+    BrokerInfo, ClusterMetadata, ConfigValue, GroupListing, OffsetSpec, PartitionMetadata,
+    PartitionOffsets, Support, TopicConfig, TopicMetadata,
+};

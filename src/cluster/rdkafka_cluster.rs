@@ -1,0 +1,2 @@
+//! The cluster-access interface over rdkafka.
+pub struct RdKafkaCluster;

@@ -1,0 +1,68 @@
+//! `replication { start_from = ... }`: where a mirror copy starts.
+
+use super::TopBlock;
+use crate::config::body::{Cx, Fields};
+use crate::config::timestamp::parse_rfc3339_ms;
+use crate::config::{Replication, StartFrom, value};
+
+pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Replication> {
+    let f = Fields::new(
+        cx,
+        b.file,
+        b.name.clone(),
+        b.location.clone(),
+        &b.block.body,
+        &["start_from"],
+        &[],
+    );
+    let Some(ev) = f.get(cx, "start_from") else {
+        // Absent is the default; present but failed to evaluate was reported.
+        return (!f.has("start_from")).then_some(Replication {
+            start_from: StartFrom::Earliest,
+        });
+    };
+    let start_from = match &ev.value {
+        hcl::Value::Number(_) => cx.convert(&ev, value::integer).and_then(|ms| {
+            if ms < 0 {
+                cx.errors
+                    .push(ev.error("a timestamp in milliseconds cannot be negative"));
+                None
+            } else {
+                Some(StartFrom::Timestamp(ms))
+            }
+        }),
+        hcl::Value::String(s) => match s.as_str() {
+            "earliest" => Some(StartFrom::Earliest),
+            "latest" => Some(StartFrom::Latest),
+            "committed" => Some(StartFrom::Committed),
+            text => match text.parse::<i64>().ok().filter(|ms| *ms >= 0) {
+                Some(ms) => Some(StartFrom::Timestamp(ms)),
+                None => match parse_rfc3339_ms(text) {
+                    Ok(ms) => Some(StartFrom::Timestamp(ms)),
+                    Err(why) if text.starts_with(|c: char| c.is_ascii_digit()) => {
+                        cx.errors.push(ev.error(format!(
+                            "not an RFC 3339 timestamp ({why}); write it like \"2024-05-01T00:00:00Z\" or \"2024-05-01T08:00:00+08:00\""
+                        )));
+                        None
+                    }
+                    Err(_) => {
+                        cx.errors.push(ev.error(
+                            "expected \"earliest\", \"latest\", \"committed\", an RFC 3339 timestamp or milliseconds since the epoch",
+                        ));
+                        None
+                    }
+                },
+            },
+        },
+        other => {
+            let found = value::type_name(other);
+            cx.errors.push(ev.error(format!(
+                "expected a string or a number of milliseconds, found {found}"
+            )));
+            None
+        }
+    };
+    Some(Replication {
+        start_from: start_from?,
+    })
+}

@@ -1,0 +1,283 @@
+//! The desired model: what the HCL files declare, evaluated and validated.
+//!
+//! Everything downstream (diff, plan, apply) reads only this, never the HCL itself.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use regex::Regex;
+use serde::{Serialize, Serializer};
+
+/// The whole declared migration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Desired {
+    pub migration: Migration,
+    pub source: ClusterSettings,
+    pub target: ClusterSettings,
+    pub topics: TopicDefaults,
+    /// Explicit `topic "NAME"` blocks, sorted by name.
+    pub topic_blocks: Vec<TopicBlock>,
+    pub groups: GroupSelection,
+    pub hooks: BTreeMap<String, Hook>,
+    pub replication: Replication,
+    pub state: StateSettings,
+    /// sha256 over every HCL file (name and bytes, sorted by name): a saved plan is stale when it changes.
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Migration {
+    pub name: String,
+    pub scheme: Scheme,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scheme {
+    DualConsume,
+    SingleConsume,
+    Mirror,
+}
+
+impl Scheme {
+    pub const ALL: [Scheme; 3] = [Scheme::DualConsume, Scheme::SingleConsume, Scheme::Mirror];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::DualConsume => "dual_consume",
+            Scheme::SingleConsume => "single_consume",
+            Scheme::Mirror => "mirror",
+        }
+    }
+
+    /// Hooks the scheme's step list calls; `true` means the migration cannot run without it.
+    pub fn hooks(self) -> &'static [(&'static str, bool)] {
+        match self {
+            Scheme::DualConsume => &[
+                ("start_target_consumers", false),
+                ("switch_producers", true),
+                ("stop_source_consumers", false),
+            ],
+            Scheme::SingleConsume => &[("switch_producers", true), ("switch_consumers", true)],
+            Scheme::Mirror => &[("switch_consumers", true), ("switch_producers", true)],
+        }
+    }
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Connection settings of one cluster.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterSettings {
+    pub bootstrap_servers: Vec<String>,
+    /// Optional pin: refuse to run against a cluster with another id.
+    pub cluster_id: Option<String>,
+    pub sasl: Option<Sasl>,
+    pub tls: Option<Tls>,
+    /// Raw librdkafka client properties, passed through unchanged.
+    pub properties: BTreeMap<String, String>,
+    pub ckafka: Option<CkafkaSettings>,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Sasl {
+    pub mechanism: SaslMechanism,
+    pub username: String,
+    pub password: Secret,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum SaslMechanism {
+    #[serde(rename = "PLAIN")]
+    Plain,
+    #[serde(rename = "SCRAM-SHA-256")]
+    ScramSha256,
+    #[serde(rename = "SCRAM-SHA-512")]
+    ScramSha512,
+}
+
+impl SaslMechanism {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SaslMechanism::Plain => "PLAIN",
+            SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
+            SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Tls {
+    pub ca_file: Option<PathBuf>,
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub key_password: Option<Secret>,
+    /// Skip server certificate verification (testing only).
+    pub insecure_skip_verify: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CkafkaSettings {
+    pub instance_id: String,
+    pub region: String,
+    pub endpoint: Option<String>,
+}
+
+/// A value that must never reach output, plans, state or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The only way to read the value: call sites are easy to audit.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(sensitive)")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("(sensitive)")
+    }
+}
+
+/// A regular expression that keeps its source text for output.
+#[derive(Debug, Clone)]
+pub struct Pattern(pub Regex);
+
+impl Pattern {
+    pub fn is_match(&self, name: &str) -> bool {
+        self.0.is_match(name)
+    }
+}
+
+impl Serialize for Pattern {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.as_str())
+    }
+}
+
+/// The `topics` block: which source topics migrate and their defaults.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TopicDefaults {
+    pub include: Vec<Pattern>,
+    pub exclude: Vec<Pattern>,
+    pub replication_factor: Option<i32>,
+    /// Topic config values as Kafka wants them (strings), for every selected topic.
+    pub config: BTreeMap<String, String>,
+}
+
+/// A `topic "NAME"` block.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicBlock {
+    /// Source topic name.
+    pub name: String,
+    /// Name on the target when it differs.
+    pub target_name: Option<String>,
+    pub partitions: Option<i32>,
+    pub replication_factor: Option<i32>,
+    pub config: BTreeMap<String, String>,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GroupSelection {
+    pub include: Vec<Pattern>,
+    pub exclude: Vec<Pattern>,
+}
+
+/// A client-switch command run at its step of the migration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hook {
+    pub name: String,
+    /// Program followed by its arguments.
+    pub command: Vec<String>,
+    /// Extra environment; values may hold secrets, so never rendered.
+    #[serde(skip)]
+    pub env: BTreeMap<String, String>,
+    #[serde(with = "humantime_serde_compat")]
+    pub timeout: Duration,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Replication {
+    pub start_from: StartFrom,
+}
+
+/// Where a mirror copy starts in each source partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartFrom {
+    Earliest,
+    Latest,
+    /// The smallest committed offset among the declared groups.
+    Committed,
+    /// Milliseconds since the epoch.
+    Timestamp(i64),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StateSettings {
+    /// Resolved against the config directory.
+    pub path: PathBuf,
+}
+
+/// Where something was declared, for error messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+mod humantime_serde_compat {
+    use std::time::Duration;
+
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+}
+
+impl Desired {
+    /// Whether a source topic is migrated: an explicit block, or include minus exclude.
+    pub fn selects_topic(&self, name: &str) -> bool {
+        self.topic_block(name).is_some()
+            || (self.topics.include.iter().any(|p| p.is_match(name))
+                && !self.topics.exclude.iter().any(|p| p.is_match(name)))
+    }
+
+    pub fn topic_block(&self, name: &str) -> Option<&TopicBlock> {
+        self.topic_blocks.iter().find(|b| b.name == name)
+    }
+
+    pub fn selects_group(&self, name: &str) -> bool {
+        self.groups.include.iter().any(|p| p.is_match(name))
+            && !self.groups.exclude.iter().any(|p| p.is_match(name))
+    }
+}

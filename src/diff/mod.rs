@@ -1,0 +1,14 @@
+//! Pure: Desired x Snapshot -> per-topic changes and the consumer groups that move.
+
+mod config_diff;
+mod group_move;
+mod topic_change;
+mod topic_diff;
+
+pub use config_diff::{config_changes, not_carried};
+pub use group_move::{GroupMove, GroupPartition, group_moves};
+pub use topic_change::{Action, ConfigChange, NotCarried, Origin, TopicChange, Valued};
+pub use topic_diff::{desired_partitions, diff_topics};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,88 @@
+//! What the plan will do to one topic on the target: plain data, rendered elsewhere.
+
+use serde::{Deserialize, Serialize};
+
+/// The action on one topic; its symbol is what the human plan prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    NoOp,
+    Blocked,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::NoOp => " ",
+            Action::Blocked => "!",
+        }
+    }
+}
+
+/// Where a desired value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Written in the HCL.
+    Declared,
+    /// Taken from the source topic.
+    Source,
+}
+
+/// A desired value with its origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Valued<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+/// One topic config key to set on the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigChange {
+    pub key: String,
+    /// What the target has (or would use) now; `None` only when it cannot be known.
+    pub before: Option<String>,
+    pub after: String,
+    pub origin: Origin,
+}
+
+/// A source config the target will not get, and why: never dropped silently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotCarried {
+    pub key: String,
+    pub value: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicChange {
+    /// Source topic name (or the declared name when the source has no such topic).
+    pub name: String,
+    pub target_name: String,
+    pub action: Action,
+    pub exists_on_target: bool,
+    /// Partition count on the source, when the topic exists there.
+    pub source_partitions: Option<i32>,
+    /// Target partition count now, when the topic exists there.
+    pub target_partitions: Option<i32>,
+    /// Desired partition count (set on create, or when it grows).
+    pub partitions: Option<Valued<i32>>,
+    pub replication_factor: Option<Valued<i32>>,
+    pub config: Vec<ConfigChange>,
+    pub not_carried: Vec<NotCarried>,
+    /// Why the topic cannot be migrated as declared; non-empty iff action is Blocked.
+    pub blocked: Vec<String>,
+    /// Facts worth reading that change nothing.
+    pub notes: Vec<String>,
+}
+
+impl TopicChange {
+    /// Whether the target needs more partitions than it has.
+    pub fn grows_partitions(&self) -> bool {
+        matches!((self.target_partitions, self.partitions), (Some(now), Some(want)) if want.value > now)
+    }
+}

@@ -1,0 +1,145 @@
+//! Desired x Snapshot -> one [`TopicChange`] per migrated topic.
+
+use crate::cluster::Support;
+use crate::config::{Desired, Scheme, TopicBlock};
+use crate::platform::Platform;
+use crate::snapshot::{Snapshot, TopicSnapshot, target_name};
+
+use super::{Action, Origin, TopicChange, Valued, config_changes, not_carried};
+
+/// Declared partitions win; else the source's count; `None` when neither exists.
+pub fn desired_partitions(block: Option<&TopicBlock>, source: Option<&TopicSnapshot>) -> Option<Valued<i32>> {
+    match (block.and_then(|b| b.partitions), source) {
+        (Some(p), _) => Some(Valued { value: p, origin: Origin::Declared }),
+        (None, Some(s)) => Some(Valued { value: s.partitions.len() as i32, origin: Origin::Source }),
+        (None, None) => None,
+    }
+}
+
+fn desired_replication(desired: &Desired, block: Option<&TopicBlock>, source: Option<&TopicSnapshot>) -> Option<Valued<i32>> {
+    let declared = block.and_then(|b| b.replication_factor).or(desired.topics.replication_factor);
+    match (declared, source) {
+        (Some(r), _) => Some(Valued { value: r, origin: Origin::Declared }),
+        (None, Some(s)) => Some(Valued { value: s.replication_factor, origin: Origin::Source }),
+        (None, None) => None,
+    }
+}
+
+/// Every migrated topic: the selected source topics plus declared topic blocks, by name.
+pub fn diff_topics(desired: &Desired, snapshot: &Snapshot, platform: Platform) -> Vec<TopicChange> {
+    let mut names: Vec<&str> = snapshot.source.topics.keys().map(String::as_str).collect();
+    names.extend(desired.topic_blocks.iter().map(|b| b.name.as_str()));
+    names.sort_unstable();
+    names.dedup();
+    names.into_iter().map(|n| diff_topic(desired, snapshot, platform, n)).collect()
+}
+
+fn diff_topic(desired: &Desired, snapshot: &Snapshot, platform: Platform, name: &str) -> TopicChange {
+    let block = desired.topic_block(name);
+    let source = snapshot.source.topics.get(name);
+    let target_name = target_name(desired, name);
+    let target = snapshot.target.topics.get(&target_name);
+    let exists = snapshot.target.topic_names.contains(&target_name);
+
+    let mut change = TopicChange {
+        name: name.to_string(),
+        target_name: target_name.clone(),
+        action: Action::NoOp,
+        exists_on_target: exists,
+        source_partitions: source.map(|s| s.partitions.len() as i32),
+        target_partitions: target.map(|t| t.partitions.len() as i32),
+        partitions: None,
+        replication_factor: None,
+        config: Vec::new(),
+        not_carried: source.map(|s| not_carried(platform, &s.config)).unwrap_or_default(),
+        blocked: Vec::new(),
+        notes: Vec::new(),
+    };
+
+    let partitions = desired_partitions(block, source);
+    let replication = desired_replication(desired, block, source);
+    let (Some(partitions), Some(replication)) = (partitions, replication) else {
+        change.action = Action::Blocked;
+        change.blocked.push("not found on the source cluster; declare partitions and replication_factor to create it".into());
+        return change;
+    };
+    change.config = config_changes(platform, block, &desired.topics, source.map(|s| &s.config), target.map(|t| &t.config));
+
+    match target {
+        None => {
+            change.partitions = Some(partitions);
+            change.replication_factor = Some(replication);
+            let brokers = snapshot.target.brokers.len() as i32;
+            if brokers > 0 && replication.value > brokers {
+                change.blocked.push(format!(
+                    "replication factor {} exceeds the target's {brokers} broker{}",
+                    replication.value,
+                    if brokers == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        Some(t) => check_existing(desired.migration.scheme, snapshot, &mut change, t, partitions, replication),
+    }
+
+    change.action = if !change.blocked.is_empty() {
+        Action::Blocked
+    } else if target.is_none() {
+        Action::Create
+    } else if change.partitions.is_some() || !change.config.is_empty() {
+        Action::Update
+    } else {
+        Action::NoOp
+    };
+    change
+}
+
+/// A topic that already exists on the target: what may grow, what conflicts.
+fn check_existing(
+    scheme: Scheme,
+    snapshot: &Snapshot,
+    change: &mut TopicChange,
+    target: &TopicSnapshot,
+    partitions: Valued<i32>,
+    replication: Valued<i32>,
+) {
+    let have = target.partitions.len() as i32;
+    if partitions.value > have {
+        change.partitions = Some(partitions);
+        if let Some(Support::Unsupported { reason }) = &snapshot.target_partition_support {
+            change.blocked.push(format!("needs {} partitions but the target has {have} and cannot add partitions ({reason})", partitions.value));
+        }
+    } else if partitions.value < have {
+        match partitions.origin {
+            Origin::Declared => change
+                .blocked
+                .push(format!("target has {have} partitions, declared {} (partitions cannot shrink)", partitions.value)),
+            Origin::Source => change
+                .notes
+                .push(format!("target has {have} partitions, source {}; records keep their source partition", partitions.value)),
+        }
+    }
+
+    if replication.value != target.replication_factor {
+        let text = format!("replication factor is {} on the target, {} wanted", target.replication_factor, replication.value);
+        match replication.origin {
+            Origin::Declared => change.blocked.push(format!("{text}; ferry does not reassign replicas")),
+            Origin::Source => change.notes.push(format!("{text} (source); left as it is")),
+        }
+    }
+
+    let records: i64 = target.partitions.iter().map(|p| p.records()).sum();
+    if records > 0 {
+        if scheme == Scheme::Mirror {
+            change.blocked.push(format!(
+                "target topic already holds {records} records; a mirror copy needs an empty topic so offsets and order match the source"
+            ));
+        }
+        if let Some(c) = change.config.iter().find(|c| c.key == "cleanup.policy") {
+            change.blocked.push(format!(
+                "cleanup.policy would change from {} to {} on a topic that holds data, which changes which records survive",
+                c.before.as_deref().unwrap_or("?"),
+                c.after
+            ));
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! ferry: migrate Kafka clusters the way Terraform manages infrastructure.
+//!
+//! Data flows one way: config -> desired model -> snapshot -> diff -> plan -> render or apply.
+
+pub mod cli;
+pub mod cluster;
+pub mod config;
+pub mod diff;
+pub mod error;
+pub mod plan;
+pub mod platform;
+pub mod render;
+pub mod run;
+pub mod snapshot;

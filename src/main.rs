@@ -1,0 +1,28 @@
+//! Thin: parse arguments, run, map the error to an exit code once.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = ferry::cli::Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "ferry=debug,warn",
+        _ => "trace",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level)))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    match ferry::run::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let style = console::Style::new().red().bold().for_stderr();
+            eprintln!("{} {e}", style.apply_to("Error:"));
+            ExitCode::from(1)
+        }
+    }
+}

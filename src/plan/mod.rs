@@ -1,0 +1,12 @@
+//! The Plan: the diff plus the ordered steps of the chosen scheme, as plain data.
+
+mod build;
+mod copy_volume;
+#[allow(clippy::module_inception)]
+mod plan;
+mod step;
+
+pub use build::build;
+pub use copy_volume::{CopyVolume, copy_volume};
+pub use plan::{ClusterSummary, FORMAT_VERSION, Fingerprint, Plan, Summary};
+pub use step::{GroupsOn, Step};

@@ -1,0 +1,63 @@
+//! The plan as data. Renderers only read it; a saved plan is this, serialized.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Scheme, StartFrom};
+use crate::diff::{Action, GroupMove, TopicChange};
+
+use super::Step;
+
+/// Version of the plan's JSON form; bumped on any incompatible change (see docs/plan-json.md).
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub migration: String,
+    pub scheme: Scheme,
+    pub start_from: StartFrom,
+    pub source: ClusterSummary,
+    pub target: ClusterSummary,
+    pub topics: Vec<TopicChange>,
+    /// Target topics ferry does not manage: listed, never touched.
+    pub unmanaged_target_topics: Vec<String>,
+    pub groups: Vec<GroupMove>,
+    pub steps: Vec<Step>,
+    pub warnings: Vec<String>,
+    pub summary: Summary,
+    pub fingerprint: Fingerprint,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterSummary {
+    pub cluster_id: Option<String>,
+    pub brokers: usize,
+    pub topics: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub create: usize,
+    pub change: usize,
+    pub unchanged: usize,
+    pub blocked: usize,
+    pub steps: usize,
+}
+
+/// What a saved plan was computed from; apply refuses it when any part differs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub config: String,
+    pub metadata: String,
+}
+
+impl Plan {
+    pub fn topics_with(&self, action: Action) -> impl Iterator<Item = &TopicChange> {
+        self.topics.iter().filter(move |t| t.action == action)
+    }
+
+    /// Whether apply would do anything (the meaning of exit code 2 under --detailed-exitcode).
+    pub fn has_changes(&self) -> bool {
+        !self.steps.is_empty() || self.summary.blocked > 0
+    }
+}

@@ -1,0 +1,11 @@
+//! Views of a Plan. They only read it; no decision is made here.
+
+mod human;
+mod json;
+mod numbers;
+mod theme;
+
+pub use human::human;
+pub use json::json;
+pub use numbers::thousands;
+pub use theme::Theme;

@@ -1,0 +1,199 @@
+//! Both live clusters -> [`Snapshot`]: only what the plan needs, fetched in batches.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::cluster::{BrokerInfo, ClusterAccess, ClusterError, OffsetSpec, PartitionOffsets, Support, TopicConfig};
+use crate::config::{Desired, StartFrom};
+use crate::diff::desired_partitions;
+
+/// What ferry saw on both clusters when it planned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub source: ClusterSnapshot,
+    pub target: ClusterSnapshot,
+    /// Whether the target can add partitions; asked only when some topic would need it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_partition_support: Option<Support>,
+}
+
+/// One cluster, narrowed to the migrated topics and groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterSnapshot {
+    pub cluster_id: Option<String>,
+    pub brokers: Vec<BrokerInfo>,
+    /// Every topic name on the cluster (internal `__` topics left out).
+    pub topic_names: BTreeSet<String>,
+    /// Details of the topics that matter to this migration.
+    pub topics: BTreeMap<String, TopicSnapshot>,
+    pub groups: BTreeMap<String, GroupSnapshot>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicSnapshot {
+    pub replication_factor: i32,
+    pub partitions: Vec<PartitionSnapshot>,
+    pub config: TopicConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionSnapshot {
+    pub id: i32,
+    pub start_offset: i64,
+    pub end_offset: i64,
+    /// First offset at or after `replication.start_from`'s timestamp, when one is declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_offset: Option<i64>,
+}
+
+impl PartitionSnapshot {
+    pub fn records(&self) -> i64 {
+        (self.end_offset - self.start_offset).max(0)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupSnapshot {
+    pub state: String,
+    pub members: usize,
+    /// Committed offsets on the migrated topics only.
+    pub offsets: PartitionOffsets,
+}
+
+/// Internal topics (`__consumer_offsets`, `__transaction_state`, ...) are never migrated or listed.
+pub fn is_internal(topic: &str) -> bool {
+    topic.starts_with("__")
+}
+
+impl Snapshot {
+    /// Reads both clusters. Source first: its topics decide what to read on the target.
+    pub fn take(desired: &Desired, source: &dyn ClusterAccess, target: &dyn ClusterAccess) -> Result<Snapshot, ClusterError> {
+        let source_meta = source.metadata()?;
+        let selected: Vec<String> = source_meta
+            .topics
+            .keys()
+            .filter(|t| !is_internal(t) && desired.selects_topic(t))
+            .cloned()
+            .collect();
+        let source_snap = read_cluster(desired, source, source_meta, &selected, desired.replication.start_from)?;
+
+        let target_meta = target.metadata()?;
+        let managed_targets: Vec<String> = managed_target_names(desired, &source_snap)
+            .into_iter()
+            .filter(|t| target_meta.topics.contains_key(t))
+            .collect();
+        let target_snap = read_cluster(desired, target, target_meta, &managed_targets, StartFrom::Earliest)?;
+
+        let target_partition_support = match needs_partition_increase(desired, &source_snap, &target_snap) {
+            Some((topic, total)) => Some(target.can_add_partitions(&topic, total)?),
+            None => None,
+        };
+        Ok(Snapshot { source: source_snap, target: target_snap, target_partition_support })
+    }
+
+    /// sha256 over the metadata a plan depends on (ids, topics, partitions, configs, group
+    /// names), not over offsets and group states, which move all the time.
+    pub fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        for c in [&self.source, &self.target] {
+            h.update(format!("{:?}|{:?}|", c.cluster_id, c.topic_names));
+            for (name, t) in &c.topics {
+                h.update(format!("{name}|{}|{}|", t.replication_factor, t.partitions.len()));
+                for (k, v) in &t.config.entries {
+                    h.update(format!("{k}={:?};", v.value));
+                }
+            }
+            h.update(format!("{:?}", c.groups.keys().collect::<Vec<_>>()));
+        }
+        format!("{:x}", h.finalize())
+    }
+}
+
+/// Target names of every migrated source topic and of every declared topic block.
+pub fn managed_target_names(desired: &Desired, source: &ClusterSnapshot) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = source.topics.keys().map(|t| target_name(desired, t)).collect();
+    names.extend(desired.topic_blocks.iter().map(|b| b.target_name.clone().unwrap_or_else(|| b.name.clone())));
+    names
+}
+
+pub fn target_name(desired: &Desired, source_topic: &str) -> String {
+    desired
+        .topic_block(source_topic)
+        .and_then(|b| b.target_name.clone())
+        .unwrap_or_else(|| source_topic.to_string())
+}
+
+/// The first topic whose target would need more partitions, with the new total.
+fn needs_partition_increase(desired: &Desired, source: &ClusterSnapshot, target: &ClusterSnapshot) -> Option<(String, i32)> {
+    source.topics.iter().find_map(|(name, topic)| {
+        let t = target.topics.get(&target_name(desired, name))?;
+        let want = desired_partitions(desired.topic_block(name), Some(topic))?.value;
+        (want > t.partitions.len() as i32).then(|| (target_name(desired, name), want))
+    })
+}
+
+fn read_cluster(
+    desired: &Desired,
+    cluster: &dyn ClusterAccess,
+    meta: crate::cluster::ClusterMetadata,
+    topics: &[String],
+    start_from: StartFrom,
+) -> Result<ClusterSnapshot, ClusterError> {
+    let configs = if topics.is_empty() { BTreeMap::new() } else { cluster.topic_configs(topics)? };
+    let partitions: BTreeMap<String, Vec<i32>> = topics
+        .iter()
+        .filter_map(|t| meta.topics.get(t).map(|m| (t.clone(), m.partitions.iter().map(|p| p.id).collect())))
+        .collect();
+    let (starts, ends, at_ts) = if partitions.is_empty() {
+        Default::default()
+    } else {
+        let at_ts = match start_from {
+            StartFrom::Timestamp(ms) => Some(cluster.offsets(&partitions, OffsetSpec::Timestamp(ms))?),
+            _ => None,
+        };
+        (cluster.offsets(&partitions, OffsetSpec::Earliest)?, cluster.offsets(&partitions, OffsetSpec::Latest)?, at_ts)
+    };
+
+    let mut snap = ClusterSnapshot {
+        cluster_id: meta.cluster_id.clone(),
+        brokers: meta.brokers.clone(),
+        topic_names: meta.topics.keys().filter(|t| !is_internal(t)).cloned().collect(),
+        ..Default::default()
+    };
+    for name in topics {
+        let Some(m) = meta.topics.get(name) else { continue };
+        let offset = |map: &PartitionOffsets, p: i32| map.get(name).and_then(|o| o.get(&p)).copied();
+        let parts = m
+            .partitions
+            .iter()
+            .map(|p| PartitionSnapshot {
+                id: p.id,
+                start_offset: offset(&starts, p.id).unwrap_or(0),
+                end_offset: offset(&ends, p.id).unwrap_or(0),
+                timestamp_offset: at_ts.as_ref().and_then(|a| offset(a, p.id)),
+            })
+            .collect();
+        snap.topics.insert(
+            name.clone(),
+            TopicSnapshot {
+                replication_factor: m.replication_factor(),
+                partitions: parts,
+                config: configs.get(name).cloned().unwrap_or_default(),
+            },
+        );
+    }
+
+    let groups: Vec<_> = cluster.list_groups()?.into_iter().filter(|g| desired.selects_group(&g.name)).collect();
+    if !groups.is_empty() {
+        let names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
+        let mut offsets = cluster.group_offsets(&names)?;
+        for g in groups {
+            let mut committed = offsets.remove(&g.name).unwrap_or_default();
+            committed.retain(|t, _| snap.topics.contains_key(t));
+            snap.groups.insert(g.name, GroupSnapshot { state: g.state, members: g.members, offsets: committed });
+        }
+    }
+    Ok(snap)
+}

@@ -1,0 +1,1 @@
+//! Real two-broker test bed (TODO)

@@ -1,0 +1,43 @@
+//! Rendered plans over fixture configs and a fixture snapshot (no broker): what people and
+//! machines read must only change on purpose.
+
+use std::path::Path;
+
+use ferry::config::{self, LoadOptions};
+use ferry::plan::{self, Plan};
+use ferry::platform::Platform;
+use ferry::render::{self, Theme};
+use ferry::snapshot::Snapshot;
+
+fn plan_for(scheme: &str) -> Plan {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plans");
+    let desired = config::load(&fixtures.join(scheme), &LoadOptions::default()).expect("fixture config loads");
+    let snapshot: Snapshot =
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join("snapshot.json")).unwrap()).expect("fixture snapshot parses");
+    plan::build(&desired, &snapshot, Platform::Kafka)
+}
+
+#[test]
+fn human_plans_read_like_the_design() {
+    for scheme in ["mirror", "dual_consume", "single_consume"] {
+        insta::assert_snapshot!(format!("human_{scheme}"), render::human(&plan_for(scheme), &Theme::plain()));
+    }
+}
+
+#[test]
+fn json_plan_is_versioned_and_complete() {
+    let plan = plan_for("mirror");
+    let json = render::json(&plan);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["format_version"], 1);
+    insta::assert_snapshot!("json_mirror", json);
+    let back: Plan = serde_json::from_str(&json).expect("the JSON form reads back");
+    assert_eq!(back, plan);
+}
+
+#[test]
+fn colours_appear_only_when_asked_for() {
+    let plan = plan_for("mirror");
+    assert!(!render::human(&plan, &Theme::plain()).contains('\u{1b}'));
+    assert!(render::human(&plan, &Theme::new(true)).contains('\u{1b}'));
+}
