@@ -58,6 +58,8 @@ pub(crate) struct StepInputs {
     pub groups: Vec<String>,
     /// Group partitions on migrating topics, summed over groups.
     pub group_partitions: usize,
+    /// Every target partition of the migrating topics each group consumes, summed over groups.
+    pub group_target_partitions: usize,
     pub hooks: BTreeSet<String>,
     pub start_from: StartFrom,
     pub volume: CopyVolume,
@@ -82,11 +84,23 @@ impl StepInputs {
             topics: migrating.iter().map(|t| t.target_name.clone()).collect(),
             groups: groups.iter().map(|g| g.name.clone()).collect(),
             group_partitions: groups.iter().flat_map(|g| &g.partitions).filter(|p| moving.contains(p.topic.as_str())).count(),
+            group_target_partitions: groups
+                .iter()
+                .map(|g| {
+                    let consumed: BTreeSet<&str> = g.partitions.iter().map(|p| p.topic.as_str()).collect();
+                    migrating.iter().filter(|t| consumed.contains(t.name.as_str())).map(|t| target_partition_count(t)).sum::<usize>()
+                })
+                .sum(),
             hooks: desired.hooks.keys().cloned().collect(),
             start_from: desired.replication.start_from,
             volume,
         }
     }
+}
+
+/// Partitions the topic will have on the target once its metadata step ran.
+fn target_partition_count(t: &TopicChange) -> usize {
+    t.partitions.map(|p| p.value).or(t.target_partitions).or(t.source_partitions).unwrap_or(0).max(0) as usize
 }
 
 /// The scheme's steps, as design.md orders them. Pure, so every scheme is table-tested.
@@ -120,7 +134,7 @@ pub(crate) fn order(scheme: Scheme, i: &StepInputs) -> Vec<Step> {
         Scheme::SingleConsume => steps.extend(
             [
                 (!i.groups.is_empty())
-                    .then(|| Step::CommitStartOffsets { groups: i.groups.clone(), partitions: i.group_partitions }),
+                    .then(|| Step::CommitStartOffsets { groups: i.groups.clone(), partitions: i.group_target_partitions }),
                 hook("switch_producers"),
                 groups(|groups| Step::WaitGroupsDrained { groups }),
                 hook("switch_consumers"),
@@ -180,6 +194,7 @@ mod tests {
             topics: vec!["a".into()],
             groups: vec!["g".into()],
             group_partitions: 3,
+            group_target_partitions: 6,
             hooks: ["switch_consumers", "switch_producers"].map(String::from).into(),
             start_from: StartFrom::Earliest,
             volume: CopyVolume { partitions: 3, records: 30, bytes: None },
@@ -235,6 +250,14 @@ mod tests {
     }
 
     #[test]
+    fn start_offsets_cover_every_target_partition_and_translation_only_committed_ones() {
+        let single = order(Scheme::SingleConsume, &inputs());
+        assert!(single.contains(&Step::CommitStartOffsets { groups: vec!["g".into()], partitions: 6 }));
+        let mirror = order(Scheme::Mirror, &inputs());
+        assert!(mirror.contains(&Step::TranslateOffsets { groups: vec!["g".into()], partitions: 3 }));
+    }
+
+    #[test]
     fn optional_hooks_appear_only_when_declared() {
         let mut i = inputs();
         i.hooks.insert("start_target_consumers".into());
@@ -261,7 +284,7 @@ mod tests {
 
     #[test]
     fn without_groups_no_group_steps_are_planned() {
-        let i = StepInputs { groups: vec![], group_partitions: 0, ..inputs() };
+        let i = StepInputs { groups: vec![], group_partitions: 0, group_target_partitions: 0, ..inputs() };
         assert_eq!(
             kinds(&order(Scheme::SingleConsume, &i)),
             ["apply_topics", "hook:switch_producers", "hook:switch_consumers"]
