@@ -48,8 +48,11 @@ fn plan(cli: &Cli, desired: &Desired, args: &PlanArgs) -> Result<ExitCode, Error
     let source = RdKafkaCluster::connect("source", &desired.source, args.timeout)?;
     let target = RdKafkaCluster::connect("target", &desired.target, args.timeout)?;
     let snapshot = Snapshot::take(desired, &source, &target)?;
-    tracing::debug!(requests = ?source.request_counts(), "source cluster requests");
-    tracing::debug!(requests = ?target.request_counts(), "target cluster requests");
+    // Counting waits for fresh librdkafka statistics, so only when someone reads it.
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        tracing::debug!(requests = ?source.request_counts(), "source cluster requests");
+        tracing::debug!(requests = ?target.request_counts(), "target cluster requests");
+    }
     check_pin("source", &desired.source, &snapshot.source)?;
     check_pin("target", &desired.target, &snapshot.target)?;
 

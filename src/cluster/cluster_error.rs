@@ -20,7 +20,7 @@ pub enum ClusterError {
     Unsupported { role: String, operation: String, detail: String },
 
     #[error(
-        "the {role} cluster did not answer {operation} within {seconds}s. It may be overloaded or the network slow; retry, or raise the timeout with client property request.timeout.ms."
+        "the {role} cluster did not answer {operation} within {seconds}s. It may be overloaded or the network slow; retry, or allow more time with --timeout (default 10s)."
     )]
     Timeout { role: String, operation: String, seconds: u64 },
 

@@ -4,11 +4,15 @@
 mod client_config;
 mod cluster_access;
 mod cluster_error;
+mod context;
+mod describe_configs_ffi;
 mod group_offsets_ffi;
+mod list_groups_ffi;
+mod native;
 mod rdkafka_cluster;
 mod types;
 
-pub use client_config::client_config;
+pub use client_config::{client_config, redacted};
 pub use cluster_access::ClusterAccess;
 pub use cluster_error::ClusterError;
 pub use rdkafka_cluster::RdKafkaCluster;
