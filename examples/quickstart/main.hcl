@@ -1,0 +1,54 @@
+# The quickstart migration: the sample "orders" system on the local source broker moves to the
+# local target broker. `scripts/quickstart.sh` starts both brokers, seeds the source and sets
+# FERRY_SOURCE_BOOTSTRAP / FERRY_TARGET_BOOTSTRAP; the defaults are for brokers you start yourself.
+
+migration "quickstart" {
+  scheme = "mirror"
+}
+
+cluster "source" {
+  bootstrap_servers = [env("FERRY_SOURCE_BOOTSTRAP", "127.0.0.1:19092")]
+}
+
+cluster "target" {
+  bootstrap_servers = [env("FERRY_TARGET_BOOTSTRAP", "127.0.0.1:19093")]
+}
+
+# Every orders topic and payments; schema and metrics topics stay behind.
+topics {
+  include = ["^orders\\.", "^payments$"]
+  exclude = ["^_"]
+}
+
+# payments gets more partitions on the target (its records keep their source partition).
+topic "payments" {
+  partitions = 8
+}
+
+# Keep orders three days on the target instead of one.
+topic "orders.v1" {
+  config = { "retention.ms" = 259200000 }
+}
+
+consumer_groups {
+  include = ["^billing-", "^shipping$"]
+}
+
+replication {
+  start_from = "earliest"
+}
+
+# Client switches happen in your deployment system; these stand-ins only say what would happen.
+hook "switch_consumers" {
+  command = ["echo", "repointing consumers to the target"]
+  timeout = "1m"
+}
+
+hook "switch_producers" {
+  command = ["echo", "repointing producers to the target"]
+  timeout = "1m"
+}
+
+state {
+  path = "quickstart.state.json"
+}
