@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs ferry's whole test suite, including the integration tests against real tansu brokers.
+# Extra arguments go to `cargo test` (e.g. a test name filter).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+if ! command -v cargo >/dev/null 2>&1 && [[ -x "$cargo_home/bin/cargo" ]]; then
+  PATH="$cargo_home/bin:$PATH"
+fi
+
+FERRY_TANSU="$(scripts/install-tansu.sh)"
+export FERRY_TANSU
+
+# Debug profile: scripts/quickstart.sh builds the same profile and reuses these artifacts.
+cargo test --workspace --locked "$@"
