@@ -2,7 +2,7 @@
 # Benchmarks `ferry plan` against a large source cluster: a test bed whose source is seeded with
 # 2000 topics x 6 partitions and 200 consumer groups (see testbed/src/seed.rs, `bench`). Runs the
 # command RUNS times, timing each (wall clock, and max RSS through GNU time when available), and
-# writes the results to docs/benchmarks/plan.txt.
+# writes the results to docs/benchmarks/plan-TOPICSxPARTITIONS.txt.
 #
 #   scripts/bench-plan.sh                 # runs: target/release/ferry plan -C fixtures/bench
 #   scripts/bench-plan.sh CMD ARGS...     # benchmarks another command (run from the repo root)
@@ -11,7 +11,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-readonly RESULTS=docs/benchmarks/plan.txt
 
 # Inner mode: ferry-testbed runs this script again as its CMD, with the brokers up and seeded.
 if [[ "${1:-}" == "--measure" ]]; then
@@ -38,12 +37,17 @@ if [[ "${1:-}" == "--measure" ]]; then
       >>"$out/runs"
     echo "bench-plan: run $run: ${wall}s, max RSS ${rss_kib:-?} KiB, exit $status" >&2
   done
+  # One more run with -v: where the time goes (per cluster call) and how many requests of each
+  # kind were sent; the request counts must not grow with the number of topics.
+  "$@" -v >/dev/null 2>"$out/verbose" || true
+  grep -E 'cluster call|cluster requests' "$out/verbose" | sed -E 's/^[^ ]+ +DEBUG +//' >"$out/calls" || true
   exit 0
 fi
 
 topics="${BENCH_TOPICS:-2000}"
 partitions="${BENCH_PARTITIONS:-6}"
 groups="${BENCH_GROUPS:-200}"
+RESULTS="docs/benchmarks/plan-${topics}x${partitions}.txt"
 runs="${RUNS:-3}"
 if (($# > 0)); then
   command=("$@")
@@ -91,6 +95,11 @@ mkdir -p "$(dirname "$RESULTS")"
   awk '{ sum += $2; if (min == "" || $2 < min) min = $2; if ($2 > max) max = $2 }
        END { if (NR) printf "wall clock: min %.3fs, mean %.3fs, max %.3fs over %d runs\n", min, sum / NR, max, NR }' \
     "$work/runs"
+  if [[ -s "$work/calls" ]]; then
+    echo
+    echo "one more run with -v (cluster calls in order, then requests sent per cluster):"
+    cat "$work/calls"
+  fi
 } >"$RESULTS"
 cat "$RESULTS"
 

@@ -70,7 +70,7 @@ pub fn is_internal(topic: &str) -> bool {
 impl Snapshot {
     /// Reads both clusters. Source first: its topics decide what to read on the target.
     pub fn take(desired: &Desired, source: &dyn ClusterAccess, target: &dyn ClusterAccess) -> Result<Snapshot, ClusterError> {
-        let source_meta = source.metadata()?;
+        let source_meta = timed("source metadata", || source.metadata())?;
         let selected: Vec<String> = source_meta
             .topics
             .keys()
@@ -79,7 +79,7 @@ impl Snapshot {
             .collect();
         let source_snap = read_cluster(desired, source, source_meta, &selected, desired.replication.start_from)?;
 
-        let target_meta = target.metadata()?;
+        let target_meta = timed("target metadata", || target.metadata())?;
         let managed_targets: Vec<String> = managed_target_names(desired, &source_snap)
             .into_iter()
             .filter(|t| target_meta.topics.contains_key(t))
@@ -141,7 +141,7 @@ fn read_cluster(
     topics: &[String],
     start_from: StartFrom,
 ) -> Result<ClusterSnapshot, ClusterError> {
-    let configs = if topics.is_empty() { BTreeMap::new() } else { cluster.topic_configs(topics)? };
+    let configs = if topics.is_empty() { BTreeMap::new() } else { timed("DescribeConfigs", || cluster.topic_configs(topics))? };
     let partitions: BTreeMap<String, Vec<i32>> = topics
         .iter()
         .filter_map(|t| meta.topics.get(t).map(|m| (t.clone(), m.partitions.iter().map(|p| p.id).collect())))
@@ -150,10 +150,14 @@ fn read_cluster(
         Default::default()
     } else {
         let at_ts = match start_from {
-            StartFrom::Timestamp(ms) => Some(cluster.offsets(&partitions, OffsetSpec::Timestamp(ms))?),
+            StartFrom::Timestamp(ms) => Some(timed("ListOffsets by timestamp", || cluster.offsets(&partitions, OffsetSpec::Timestamp(ms)))?),
             _ => None,
         };
-        (cluster.offsets(&partitions, OffsetSpec::Earliest)?, cluster.offsets(&partitions, OffsetSpec::Latest)?, at_ts)
+        (
+            timed("ListOffsets earliest", || cluster.offsets(&partitions, OffsetSpec::Earliest))?,
+            timed("ListOffsets latest", || cluster.offsets(&partitions, OffsetSpec::Latest))?,
+            at_ts,
+        )
     };
 
     let mut snap = ClusterSnapshot {
@@ -185,10 +189,10 @@ fn read_cluster(
         );
     }
 
-    let groups: Vec<_> = cluster.list_groups()?.into_iter().filter(|g| desired.selects_group(&g.name)).collect();
+    let groups: Vec<_> = timed("list groups", || cluster.list_groups())?.into_iter().filter(|g| desired.selects_group(&g.name)).collect();
     if !groups.is_empty() {
         let names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
-        let mut offsets = cluster.group_offsets(&names)?;
+        let mut offsets = timed("group offsets", || cluster.group_offsets(&names))?;
         for g in groups {
             let mut committed = offsets.remove(&g.name).unwrap_or_default();
             committed.retain(|t, _| snap.topics.contains_key(t));
@@ -196,4 +200,12 @@ fn read_cluster(
         }
     }
     Ok(snap)
+}
+
+/// Runs one batched cluster call, logging how long it took (-v): where plan time goes.
+fn timed<T>(what: &str, call: impl FnOnce() -> Result<T, ClusterError>) -> Result<T, ClusterError> {
+    let started = std::time::Instant::now();
+    let result = call();
+    tracing::debug!(call = what, ms = started.elapsed().as_millis() as u64, "cluster call");
+    result
 }

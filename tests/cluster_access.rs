@@ -20,7 +20,8 @@ fn settings(bootstrap: &str) -> ClusterSettings {
         cluster_id: None,
         sasl: None,
         tls: None,
-        properties: BTreeMap::new(),
+        // Statistics feed request_counts; ferry turns them on only under -v.
+        properties: BTreeMap::from([("statistics.interval.ms".to_string(), "100".to_string())]),
         ckafka: None,
         location: Location::default(),
     }

@@ -54,6 +54,9 @@ pub struct RdKafkaCluster {
     events: Option<EventThread>,
 }
 
+/// Partitions per ListOffsets call (see `offsets`).
+const LIST_OFFSETS_CHUNK: usize = 1000;
+
 impl RdKafkaCluster {
     /// Creates the clients of the `role` cluster ("source" or "target") and waits until it
     /// answers, at most `timeout`, which is also the deadline of every later call. Fails with
@@ -67,11 +70,15 @@ impl RdKafkaCluster {
         let servers = settings.bootstrap_servers.join(",");
         let mut cfg = client_config(settings);
         set_default(&mut cfg, "client.id", &format!("ferry-{role}"));
-        set_default(
-            &mut cfg,
-            "statistics.interval.ms",
-            &STATS_INTERVAL_MS.to_string(),
-        );
+        // Statistics (the source of request_counts) cost CPU on large clusters: librdkafka
+        // renders every partition into JSON each interval. Only when someone reads them.
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            set_default(
+                &mut cfg,
+                "statistics.interval.ms",
+                &STATS_INTERVAL_MS.to_string(),
+            );
+        }
         // No client-metrics pushes (KIP-714): ferry's requests should be only its own.
         set_default(&mut cfg, "enable.metrics.push", "false");
         cfg.set_log_level(
@@ -382,20 +389,35 @@ impl ClusterAccess for RdKafkaCluster {
             OffsetSpec::Latest => Offset::End,
             OffsetSpec::Timestamp(ts) => Offset::Offset(ts),
         };
-        let mut tpl = TopicPartitionList::new();
-        for (topic, ids) in partitions {
-            for &id in ids {
+        let all: Vec<(&String, i32)> = partitions
+            .iter()
+            .flat_map(|(topic, ids)| ids.iter().map(move |&id| (topic, id)))
+            .collect();
+        let by_timestamp = matches!(spec, OffsetSpec::Timestamp(_));
+        let mut offsets = PartitionOffsets::new();
+        let mut past_the_end = TopicPartitionList::new();
+        // librdkafka matches each answer to its request partition by a linear search, so one
+        // list of 12,000 partitions costs seconds of client CPU; chunks keep that linear.
+        for chunk in all.chunks(LIST_OFFSETS_CHUNK) {
+            let mut tpl = TopicPartitionList::with_capacity(chunk.len());
+            for &(topic, id) in chunk {
                 tpl.add_partition_offset(topic, id, wanted)
                     .map_err(|e| self.kafka_error("ListOffsets", e, started))?;
             }
+            // The deadline is per request: a large cluster needs many, each answered in time.
+            let answer = self.list_offsets(tpl, Instant::now())?;
+            let (found, beyond) = split_answer(&answer, by_timestamp).map_err(|detail| {
+                self.error("ListOffsets", RDKafkaErrorCode::Fail, detail, started)
+            })?;
+            for (topic, parts) in found {
+                offsets.entry(topic).or_default().extend(parts);
+            }
+            for elem in beyond.elements() {
+                past_the_end
+                    .add_partition_offset(elem.topic(), elem.partition(), Offset::End)
+                    .map_err(|e| self.kafka_error("ListOffsets", e, started))?;
+            }
         }
-        if tpl.count() == 0 {
-            return Ok(PartitionOffsets::new());
-        }
-        let answer = self.list_offsets(tpl, started)?;
-        let by_timestamp = matches!(spec, OffsetSpec::Timestamp(_));
-        let (mut offsets, past_the_end) = split_answer(&answer, by_timestamp)
-            .map_err(|detail| self.error("ListOffsets", RDKafkaErrorCode::Fail, detail, started))?;
         if past_the_end.count() > 0 {
             for elem in self.list_offsets(past_the_end, started)?.elements() {
                 if let Offset::Offset(end) = elem.offset() {
