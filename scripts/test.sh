@@ -12,5 +12,9 @@ fi
 FERRY_TANSU="$(scripts/install-tansu.sh)"
 export FERRY_TANSU
 
+# Style and lints first: they fail in seconds, before the long test run.
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 # Debug profile: scripts/quickstart.sh builds the same profile and reuses these artifacts.
 cargo test --workspace --locked "$@"

@@ -5,10 +5,20 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "ferry", version, about = "Migrate Kafka clusters the way Terraform manages infrastructure")]
+#[command(
+    name = "ferry",
+    version,
+    about = "Migrate Kafka clusters the way Terraform manages infrastructure"
+)]
 pub struct Cli {
     /// Directory holding the *.hcl files.
-    #[arg(short = 'C', long = "dir", global = true, default_value = ".", value_name = "DIR")]
+    #[arg(
+        short = 'C',
+        long = "dir",
+        global = true,
+        default_value = ".",
+        value_name = "DIR"
+    )]
     pub dir: PathBuf,
 
     /// Set a variable: wins over FERRY_VAR_NAME and the variable's default.

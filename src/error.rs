@@ -23,10 +23,17 @@ pub enum Error {
     #[error(
         "the {role} cluster reports id \"{actual}\" but cluster \"{role}\" pins cluster_id = \"{pinned}\". ferry refuses to run against another cluster: check bootstrap_servers, or update the pin if the cluster was rebuilt on purpose."
     )]
-    ClusterIdMismatch { role: String, pinned: String, actual: String },
+    ClusterIdMismatch {
+        role: String,
+        pinned: String,
+        actual: String,
+    },
 
     #[error("cannot write {path}: {source}. Check that the directory exists and is writable.")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("{0}")]
     Usage(String),

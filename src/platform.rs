@@ -19,30 +19,102 @@ pub enum Platform {
 
 /// Apache Kafka 3.x topic-level keys and their documented defaults.
 const KAFKA_KEYS: &[KeySpec] = &[
-    KeySpec { key: "cleanup.policy", default: "delete" },
-    KeySpec { key: "compression.type", default: "producer" },
-    KeySpec { key: "delete.retention.ms", default: "86400000" },
-    KeySpec { key: "file.delete.delay.ms", default: "60000" },
-    KeySpec { key: "flush.messages", default: "9223372036854775807" },
-    KeySpec { key: "flush.ms", default: "9223372036854775807" },
-    KeySpec { key: "index.interval.bytes", default: "4096" },
-    KeySpec { key: "max.compaction.lag.ms", default: "9223372036854775807" },
-    KeySpec { key: "max.message.bytes", default: "1048588" },
-    KeySpec { key: "message.timestamp.after.max.ms", default: "9223372036854775807" },
-    KeySpec { key: "message.timestamp.before.max.ms", default: "9223372036854775807" },
-    KeySpec { key: "message.timestamp.difference.max.ms", default: "9223372036854775807" },
-    KeySpec { key: "message.timestamp.type", default: "CreateTime" },
-    KeySpec { key: "min.cleanable.dirty.ratio", default: "0.5" },
-    KeySpec { key: "min.compaction.lag.ms", default: "0" },
-    KeySpec { key: "min.insync.replicas", default: "1" },
-    KeySpec { key: "preallocate", default: "false" },
-    KeySpec { key: "retention.bytes", default: "-1" },
-    KeySpec { key: "retention.ms", default: "604800000" },
-    KeySpec { key: "segment.bytes", default: "1073741824" },
-    KeySpec { key: "segment.index.bytes", default: "10485760" },
-    KeySpec { key: "segment.jitter.ms", default: "0" },
-    KeySpec { key: "segment.ms", default: "604800000" },
-    KeySpec { key: "unclean.leader.election.enable", default: "false" },
+    KeySpec {
+        key: "cleanup.policy",
+        default: "delete",
+    },
+    KeySpec {
+        key: "compression.type",
+        default: "producer",
+    },
+    KeySpec {
+        key: "delete.retention.ms",
+        default: "86400000",
+    },
+    KeySpec {
+        key: "file.delete.delay.ms",
+        default: "60000",
+    },
+    KeySpec {
+        key: "flush.messages",
+        default: "9223372036854775807",
+    },
+    KeySpec {
+        key: "flush.ms",
+        default: "9223372036854775807",
+    },
+    KeySpec {
+        key: "index.interval.bytes",
+        default: "4096",
+    },
+    KeySpec {
+        key: "max.compaction.lag.ms",
+        default: "9223372036854775807",
+    },
+    KeySpec {
+        key: "max.message.bytes",
+        default: "1048588",
+    },
+    KeySpec {
+        key: "message.timestamp.after.max.ms",
+        default: "9223372036854775807",
+    },
+    KeySpec {
+        key: "message.timestamp.before.max.ms",
+        default: "9223372036854775807",
+    },
+    KeySpec {
+        key: "message.timestamp.difference.max.ms",
+        default: "9223372036854775807",
+    },
+    KeySpec {
+        key: "message.timestamp.type",
+        default: "CreateTime",
+    },
+    KeySpec {
+        key: "min.cleanable.dirty.ratio",
+        default: "0.5",
+    },
+    KeySpec {
+        key: "min.compaction.lag.ms",
+        default: "0",
+    },
+    KeySpec {
+        key: "min.insync.replicas",
+        default: "1",
+    },
+    KeySpec {
+        key: "preallocate",
+        default: "false",
+    },
+    KeySpec {
+        key: "retention.bytes",
+        default: "-1",
+    },
+    KeySpec {
+        key: "retention.ms",
+        default: "604800000",
+    },
+    KeySpec {
+        key: "segment.bytes",
+        default: "1073741824",
+    },
+    KeySpec {
+        key: "segment.index.bytes",
+        default: "10485760",
+    },
+    KeySpec {
+        key: "segment.jitter.ms",
+        default: "0",
+    },
+    KeySpec {
+        key: "segment.ms",
+        default: "604800000",
+    },
+    KeySpec {
+        key: "unclean.leader.election.enable",
+        default: "false",
+    },
 ];
 
 /// Keys tied to one broker's replicas, placement, storage tier or on-disk format: never carried.
@@ -110,9 +182,16 @@ mod tests {
 
     #[test]
     fn broker_specific_keys_never_carry() {
-        assert_eq!(Platform::Kafka.why_not_carried("message.format.version"), Some("broker-specific"));
+        assert_eq!(
+            Platform::Kafka.why_not_carried("message.format.version"),
+            Some("broker-specific")
+        );
         assert_eq!(Platform::Kafka.why_not_carried("retention.ms"), None);
-        assert!(Platform::Kafka.why_not_carried("confluent.tier.enable").is_some());
+        assert!(
+            Platform::Kafka
+                .why_not_carried("confluent.tier.enable")
+                .is_some()
+        );
     }
 
     #[test]

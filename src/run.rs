@@ -23,7 +23,11 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
                 desired.migration.name,
                 desired.migration.scheme,
                 desired.topic_blocks.len(),
-                if desired.topic_blocks.len() == 1 { "" } else { "s" },
+                if desired.topic_blocks.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
                 desired.hooks.len(),
                 if desired.hooks.len() == 1 { "" } else { "s" },
             );
@@ -36,9 +40,12 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
 fn load(cli: &Cli) -> Result<Desired, Error> {
     let mut vars = BTreeMap::new();
     for v in &cli.vars {
-        let (name, value) = v
-            .split_once('=')
-            .ok_or_else(|| Error::Usage(format!("--var expects NAME=VALUE, got \"{}\"", v.split('=').next().unwrap_or(""))))?;
+        let (name, value) = v.split_once('=').ok_or_else(|| {
+            Error::Usage(format!(
+                "--var expects NAME=VALUE, got \"{}\"",
+                v.split('=').next().unwrap_or("")
+            ))
+        })?;
         vars.insert(name.to_string(), value.to_string());
     }
     Ok(config::load(&cli.dir, &LoadOptions { vars })?)
@@ -62,19 +69,27 @@ fn plan(cli: &Cli, desired: &Desired, args: &PlanArgs) -> Result<ExitCode, Error
         Format::Json => render::json(&plan),
     };
     print!("{text}");
-    Ok(if args.detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// A pinned cluster id must match: running against the wrong cluster is the costliest mistake.
 fn check_pin(role: &str, settings: &ClusterSettings, snap: &ClusterSnapshot) -> Result<(), Error> {
     match (&settings.cluster_id, &snap.cluster_id) {
-        (Some(pinned), Some(actual)) if pinned != actual => {
-            Err(Error::ClusterIdMismatch { role: role.into(), pinned: pinned.clone(), actual: actual.clone() })
-        }
+        (Some(pinned), Some(actual)) if pinned != actual => Err(Error::ClusterIdMismatch {
+            role: role.into(),
+            pinned: pinned.clone(),
+            actual: actual.clone(),
+        }),
         _ => Ok(()),
     }
 }
 
 fn colors(cli: &Cli) -> bool {
-    !cli.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+    !cli.no_color
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal()
 }

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::cluster::{BrokerInfo, ClusterAccess, ClusterError, OffsetSpec, PartitionOffsets, Support, TopicConfig};
+use crate::cluster::{
+    BrokerInfo, ClusterAccess, ClusterError, OffsetSpec, PartitionOffsets, Support, TopicConfig,
+};
 use crate::config::{Desired, StartFrom};
 use crate::diff::desired_partitions;
 
@@ -69,7 +71,11 @@ pub fn is_internal(topic: &str) -> bool {
 
 impl Snapshot {
     /// Reads both clusters. Source first: its topics decide what to read on the target.
-    pub fn take(desired: &Desired, source: &dyn ClusterAccess, target: &dyn ClusterAccess) -> Result<Snapshot, ClusterError> {
+    pub fn take(
+        desired: &Desired,
+        source: &dyn ClusterAccess,
+        target: &dyn ClusterAccess,
+    ) -> Result<Snapshot, ClusterError> {
         let source_meta = timed("source metadata", || source.metadata())?;
         let selected: Vec<String> = source_meta
             .topics
@@ -77,20 +83,37 @@ impl Snapshot {
             .filter(|t| !is_internal(t) && desired.selects_topic(t))
             .cloned()
             .collect();
-        let source_snap = read_cluster(desired, source, source_meta, &selected, desired.replication.start_from)?;
+        let source_snap = read_cluster(
+            desired,
+            source,
+            source_meta,
+            &selected,
+            desired.replication.start_from,
+        )?;
 
         let target_meta = timed("target metadata", || target.metadata())?;
         let managed_targets: Vec<String> = managed_target_names(desired, &source_snap)
             .into_iter()
             .filter(|t| target_meta.topics.contains_key(t))
             .collect();
-        let target_snap = read_cluster(desired, target, target_meta, &managed_targets, StartFrom::Earliest)?;
+        let target_snap = read_cluster(
+            desired,
+            target,
+            target_meta,
+            &managed_targets,
+            StartFrom::Earliest,
+        )?;
 
-        let target_partition_support = match needs_partition_increase(desired, &source_snap, &target_snap) {
-            Some((topic, total)) => Some(target.can_add_partitions(&topic, total)?),
-            None => None,
-        };
-        Ok(Snapshot { source: source_snap, target: target_snap, target_partition_support })
+        let target_partition_support =
+            match needs_partition_increase(desired, &source_snap, &target_snap) {
+                Some((topic, total)) => Some(target.can_add_partitions(&topic, total)?),
+                None => None,
+            };
+        Ok(Snapshot {
+            source: source_snap,
+            target: target_snap,
+            target_partition_support,
+        })
     }
 
     /// sha256 over the metadata a plan depends on (ids, topics, partitions, configs, group
@@ -100,7 +123,11 @@ impl Snapshot {
         for c in [&self.source, &self.target] {
             h.update(format!("{:?}|{:?}|", c.cluster_id, c.topic_names));
             for (name, t) in &c.topics {
-                h.update(format!("{name}|{}|{}|", t.replication_factor, t.partitions.len()));
+                h.update(format!(
+                    "{name}|{}|{}|",
+                    t.replication_factor,
+                    t.partitions.len()
+                ));
                 for (k, v) in &t.config.entries {
                     h.update(format!("{k}={:?};", v.value));
                 }
@@ -113,8 +140,17 @@ impl Snapshot {
 
 /// Target names of every migrated source topic and of every declared topic block.
 pub fn managed_target_names(desired: &Desired, source: &ClusterSnapshot) -> BTreeSet<String> {
-    let mut names: BTreeSet<String> = source.topics.keys().map(|t| target_name(desired, t)).collect();
-    names.extend(desired.topic_blocks.iter().map(|b| b.target_name.clone().unwrap_or_else(|| b.name.clone())));
+    let mut names: BTreeSet<String> = source
+        .topics
+        .keys()
+        .map(|t| target_name(desired, t))
+        .collect();
+    names.extend(
+        desired
+            .topic_blocks
+            .iter()
+            .map(|b| b.target_name.clone().unwrap_or_else(|| b.name.clone())),
+    );
     names
 }
 
@@ -126,7 +162,11 @@ pub fn target_name(desired: &Desired, source_topic: &str) -> String {
 }
 
 /// The first topic whose target would need more partitions, with the new total.
-fn needs_partition_increase(desired: &Desired, source: &ClusterSnapshot, target: &ClusterSnapshot) -> Option<(String, i32)> {
+fn needs_partition_increase(
+    desired: &Desired,
+    source: &ClusterSnapshot,
+    target: &ClusterSnapshot,
+) -> Option<(String, i32)> {
     source.topics.iter().find_map(|(name, topic)| {
         let t = target.topics.get(&target_name(desired, name))?;
         let want = desired_partitions(desired.topic_block(name), Some(topic))?.value;
@@ -141,21 +181,35 @@ fn read_cluster(
     topics: &[String],
     start_from: StartFrom,
 ) -> Result<ClusterSnapshot, ClusterError> {
-    let configs = if topics.is_empty() { BTreeMap::new() } else { timed("DescribeConfigs", || cluster.topic_configs(topics))? };
+    let configs = if topics.is_empty() {
+        BTreeMap::new()
+    } else {
+        timed("DescribeConfigs", || cluster.topic_configs(topics))?
+    };
     let partitions: BTreeMap<String, Vec<i32>> = topics
         .iter()
-        .filter_map(|t| meta.topics.get(t).map(|m| (t.clone(), m.partitions.iter().map(|p| p.id).collect())))
+        .filter_map(|t| {
+            meta.topics
+                .get(t)
+                .map(|m| (t.clone(), m.partitions.iter().map(|p| p.id).collect()))
+        })
         .collect();
     let (starts, ends, at_ts) = if partitions.is_empty() {
         Default::default()
     } else {
         let at_ts = match start_from {
-            StartFrom::Timestamp(ms) => Some(timed("ListOffsets by timestamp", || cluster.offsets(&partitions, OffsetSpec::Timestamp(ms)))?),
+            StartFrom::Timestamp(ms) => Some(timed("ListOffsets by timestamp", || {
+                cluster.offsets(&partitions, OffsetSpec::Timestamp(ms))
+            })?),
             _ => None,
         };
         (
-            timed("ListOffsets earliest", || cluster.offsets(&partitions, OffsetSpec::Earliest))?,
-            timed("ListOffsets latest", || cluster.offsets(&partitions, OffsetSpec::Latest))?,
+            timed("ListOffsets earliest", || {
+                cluster.offsets(&partitions, OffsetSpec::Earliest)
+            })?,
+            timed("ListOffsets latest", || {
+                cluster.offsets(&partitions, OffsetSpec::Latest)
+            })?,
             at_ts,
         )
     };
@@ -163,12 +217,20 @@ fn read_cluster(
     let mut snap = ClusterSnapshot {
         cluster_id: meta.cluster_id.clone(),
         brokers: meta.brokers.clone(),
-        topic_names: meta.topics.keys().filter(|t| !is_internal(t)).cloned().collect(),
+        topic_names: meta
+            .topics
+            .keys()
+            .filter(|t| !is_internal(t))
+            .cloned()
+            .collect(),
         ..Default::default()
     };
     for name in topics {
-        let Some(m) = meta.topics.get(name) else { continue };
-        let offset = |map: &PartitionOffsets, p: i32| map.get(name).and_then(|o| o.get(&p)).copied();
+        let Some(m) = meta.topics.get(name) else {
+            continue;
+        };
+        let offset =
+            |map: &PartitionOffsets, p: i32| map.get(name).and_then(|o| o.get(&p)).copied();
         let parts = m
             .partitions
             .iter()
@@ -189,14 +251,24 @@ fn read_cluster(
         );
     }
 
-    let groups: Vec<_> = timed("list groups", || cluster.list_groups())?.into_iter().filter(|g| desired.selects_group(&g.name)).collect();
+    let groups: Vec<_> = timed("list groups", || cluster.list_groups())?
+        .into_iter()
+        .filter(|g| desired.selects_group(&g.name))
+        .collect();
     if !groups.is_empty() {
         let names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
         let mut offsets = timed("group offsets", || cluster.group_offsets(&names))?;
         for g in groups {
             let mut committed = offsets.remove(&g.name).unwrap_or_default();
             committed.retain(|t, _| snap.topics.contains_key(t));
-            snap.groups.insert(g.name, GroupSnapshot { state: g.state, members: g.members, offsets: committed });
+            snap.groups.insert(
+                g.name,
+                GroupSnapshot {
+                    state: g.state,
+                    members: g.members,
+                    offsets: committed,
+                },
+            );
         }
     }
     Ok(snap)
@@ -206,6 +278,10 @@ fn read_cluster(
 fn timed<T>(what: &str, call: impl FnOnce() -> Result<T, ClusterError>) -> Result<T, ClusterError> {
     let started = std::time::Instant::now();
     let result = call();
-    tracing::debug!(call = what, ms = started.elapsed().as_millis() as u64, "cluster call");
+    tracing::debug!(
+        call = what,
+        ms = started.elapsed().as_millis() as u64,
+        "cluster call"
+    );
     result
 }

@@ -11,7 +11,10 @@ use serde_json::Value;
 
 fn ferry(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("ferry").unwrap();
-    cmd.arg("-C").arg(dir).env_remove("NO_COLOR").timeout(Duration::from_secs(120));
+    cmd.arg("-C")
+        .arg(dir)
+        .env_remove("NO_COLOR")
+        .timeout(Duration::from_secs(120));
     cmd
 }
 
@@ -20,7 +23,9 @@ fn config(bed: &Testbed, scheme: &str, body: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let hooks = match scheme {
         "dual_consume" => "hook \"switch_producers\" {\n  command = [\"true\"]\n}\n",
-        _ => "hook \"switch_producers\" {\n  command = [\"true\"]\n}\nhook \"switch_consumers\" {\n  command = [\"true\"]\n}\n",
+        _ => {
+            "hook \"switch_producers\" {\n  command = [\"true\"]\n}\nhook \"switch_consumers\" {\n  command = [\"true\"]\n}\n"
+        }
     };
     let text = format!(
         "migration \"e2e\" {{\n  scheme = \"{scheme}\"\n}}\ncluster \"source\" {{\n  bootstrap_servers = [\"{}\"]\n}}\ncluster \"target\" {{\n  bootstrap_servers = [\"{}\"]\n}}\n{hooks}{body}",
@@ -31,8 +36,15 @@ fn config(bed: &Testbed, scheme: &str, body: &str) -> tempfile::TempDir {
 }
 
 fn plan_json(dir: &Path) -> Value {
-    let out = ferry(dir).args(["plan", "--format", "json"]).output().unwrap();
-    assert!(out.status.success(), "plan failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = ferry(dir)
+        .args(["plan", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "plan failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("plan --format json prints JSON")
 }
 
@@ -49,7 +61,12 @@ fn step_kinds(plan: &Value) -> Vec<String> {
 }
 
 fn topic<'a>(plan: &'a Value, name: &str) -> &'a Value {
-    plan["topics"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("no topic {name} in plan"))
+    plan["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no topic {name} in plan"))
 }
 
 /// The sample used by most tests: two selected topics with data, one left out, one group.
@@ -80,26 +97,49 @@ fn mirror_plan_against_real_brokers_has_the_exact_actions_and_steps() {
 
     assert_eq!(plan["format_version"], 1);
     assert_eq!(plan["scheme"], "mirror");
-    let names: Vec<&str> = plan["topics"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = plan["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["orders", "payments"], "skipped is not selected");
 
     let orders = topic(&plan, "orders");
     assert_eq!(orders["action"], "create");
     assert_eq!(orders["partitions"]["value"], 3);
     assert_eq!(orders["replication_factor"]["value"], 1);
-    assert_eq!(orders["config"], serde_json::json!([{"key": "retention.ms", "before": "604800000", "after": "86400000", "origin": "source"}]));
+    assert_eq!(
+        orders["config"],
+        serde_json::json!([{"key": "retention.ms", "before": "604800000", "after": "86400000", "origin": "source"}])
+    );
 
     let payments = topic(&plan, "payments");
     assert_eq!(payments["action"], "update");
-    assert_eq!(payments["config"], serde_json::json!([{"key": "retention.ms", "before": "1000", "after": "604800000", "origin": "source"}]));
+    assert_eq!(
+        payments["config"],
+        serde_json::json!([{"key": "retention.ms", "before": "1000", "after": "604800000", "origin": "source"}])
+    );
 
-    assert_eq!(plan["unmanaged_target_topics"], serde_json::json!(["legacy"]));
+    assert_eq!(
+        plan["unmanaged_target_topics"],
+        serde_json::json!(["legacy"])
+    );
 
     let groups = plan["groups"].as_array().unwrap();
     assert_eq!(groups.len(), 1, "only billing is selected: {groups:?}");
     assert_eq!(groups[0]["name"], "billing");
-    let committed: Vec<(i64, i64)> =
-        groups[0]["partitions"].as_array().unwrap().iter().map(|p| (p["partition"].as_i64().unwrap(), p["committed"].as_i64().unwrap())).collect();
+    let committed: Vec<(i64, i64)> = groups[0]["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["partition"].as_i64().unwrap(),
+                p["committed"].as_i64().unwrap(),
+            )
+        })
+        .collect();
     assert_eq!(committed, [(0, 5), (1, 20)]);
 
     assert_eq!(
@@ -120,7 +160,10 @@ fn mirror_plan_against_real_brokers_has_the_exact_actions_and_steps() {
     assert_eq!(copy["volume"]["partitions"], 5);
     assert_eq!(plan["steps"][0]["create"], serde_json::json!(["orders"]));
     assert_eq!(plan["steps"][0]["update"], serde_json::json!(["payments"]));
-    assert_eq!(plan["summary"], serde_json::json!({"create": 1, "change": 1, "unchanged": 0, "blocked": 0, "steps": 8}));
+    assert_eq!(
+        plan["summary"],
+        serde_json::json!({"create": 1, "change": 1, "unchanged": 0, "blocked": 0, "steps": 8})
+    );
 }
 
 #[test]
@@ -130,11 +173,29 @@ fn single_and_dual_consume_plans_order_their_steps_against_real_brokers() {
     let single = plan_json(config(&bed, "single_consume", SELECT).path());
     assert_eq!(
         step_kinds(&single),
-        ["apply_topics", "commit_start_offsets", "run_hook:switch_producers", "wait_groups_drained", "run_hook:switch_consumers", "wait_groups_active"]
+        [
+            "apply_topics",
+            "commit_start_offsets",
+            "run_hook:switch_producers",
+            "wait_groups_drained",
+            "run_hook:switch_consumers",
+            "wait_groups_active"
+        ]
     );
-    assert_eq!(single["steps"][1]["partitions"], 3, "every target partition of orders, which billing consumes");
+    assert_eq!(
+        single["steps"][1]["partitions"], 3,
+        "every target partition of orders, which billing consumes"
+    );
     let dual = plan_json(config(&bed, "dual_consume", SELECT).path());
-    assert_eq!(step_kinds(&dual), ["apply_topics", "wait_groups_active", "run_hook:switch_producers", "wait_groups_drained"]);
+    assert_eq!(
+        step_kinds(&dual),
+        [
+            "apply_topics",
+            "wait_groups_active",
+            "run_hook:switch_producers",
+            "wait_groups_drained"
+        ]
+    );
 }
 
 #[test]
@@ -146,8 +207,14 @@ fn human_plan_prints_symbols_and_summary_without_colour_when_piped() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(out.status.success());
     assert!(text.contains("+ topic \"orders\""), "{text}");
-    assert!(text.contains("config.retention.ms = \"86400000\""), "{text}");
-    assert!(text.contains("Plan: 2 to create, 0 to change, 0 blocked, 8 steps."), "{text}");
+    assert!(
+        text.contains("config.retention.ms = \"86400000\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("Plan: 2 to create, 0 to change, 0 blocked, 8 steps."),
+        "{text}"
+    );
     assert!(!text.contains('\u{1b}'), "no colour codes when piped");
 }
 
@@ -155,9 +222,19 @@ fn human_plan_prints_symbols_and_summary_without_colour_when_piped() {
 fn detailed_exitcode_is_2_with_pending_changes_and_0_with_nothing_to_do() {
     let bed = Testbed::start().unwrap();
     seed_orders(&bed);
-    ferry(config(&bed, "mirror", SELECT).path()).args(["plan", "--detailed-exitcode"]).assert().code(2);
-    ferry(config(&bed, "mirror", SELECT).path()).arg("plan").assert().code(0);
-    let nothing = config(&bed, "mirror", "topics {\n  include = [\"^nothing-matches$\"]\n}\n");
+    ferry(config(&bed, "mirror", SELECT).path())
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(2);
+    ferry(config(&bed, "mirror", SELECT).path())
+        .arg("plan")
+        .assert()
+        .code(0);
+    let nothing = config(
+        &bed,
+        "mirror",
+        "topics {\n  include = [\"^nothing-matches$\"]\n}\n",
+    );
     ferry(nothing.path())
         .args(["plan", "--detailed-exitcode"])
         .assert()
@@ -170,11 +247,21 @@ fn partition_growth_is_blocked_when_the_target_cannot_add_partitions() {
     let bed = Testbed::start().unwrap();
     seed::create_topic(&bed.source.bootstrap, "orders", 2, &[]).unwrap();
     seed::create_topic(&bed.target.bootstrap, "orders", 2, &[]).unwrap();
-    let dir = config(&bed, "dual_consume", "topic \"orders\" {\n  partitions = 4\n}\n");
+    let dir = config(
+        &bed,
+        "dual_consume",
+        "topic \"orders\" {\n  partitions = 4\n}\n",
+    );
     let plan = plan_json(dir.path());
     let orders = topic(&plan, "orders");
     assert_eq!(orders["action"], "blocked");
-    assert!(orders["blocked"][0].as_str().unwrap().contains("cannot add partitions"), "{orders}");
+    assert!(
+        orders["blocked"][0]
+            .as_str()
+            .unwrap()
+            .contains("cannot add partitions"),
+        "{orders}"
+    );
     assert_eq!(plan["summary"]["blocked"], 1);
 }
 
@@ -183,16 +270,26 @@ fn declared_partitions_below_the_target_count_are_blocked() {
     let bed = Testbed::start().unwrap();
     seed::create_topic(&bed.source.bootstrap, "audit", 2, &[]).unwrap();
     seed::create_topic(&bed.target.bootstrap, "audit", 8, &[]).unwrap();
-    let dir = config(&bed, "dual_consume", "topic \"audit\" {\n  partitions = 4\n}\n");
+    let dir = config(
+        &bed,
+        "dual_consume",
+        "topic \"audit\" {\n  partitions = 4\n}\n",
+    );
     let plan = plan_json(dir.path());
-    assert_eq!(topic(&plan, "audit")["blocked"], serde_json::json!(["target has 8 partitions, declared 4 (partitions cannot shrink)"]));
+    assert_eq!(
+        topic(&plan, "audit")["blocked"],
+        serde_json::json!(["target has 8 partitions, declared 4 (partitions cannot shrink)"])
+    );
 }
 
 #[test]
 fn unreachable_cluster_fails_with_a_clear_message_and_exit_1() {
     let bed = Testbed::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     std::fs::write(
         dir.path().join("main.hcl"),
         format!(
@@ -205,7 +302,10 @@ fn unreachable_cluster_fails_with_a_clear_message_and_exit_1() {
         .args(["plan", "--timeout", "3s"])
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("cannot reach the source cluster").and(predicates::str::contains(closed.to_string())));
+        .stderr(
+            predicates::str::contains("cannot reach the source cluster")
+                .and(predicates::str::contains(closed.to_string())),
+        );
 }
 
 #[test]
@@ -225,7 +325,9 @@ fn a_pinned_cluster_id_that_does_not_match_is_refused() {
         .arg("plan")
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("pins cluster_id = \"production-east\""));
+        .stderr(predicates::str::contains(
+            "pins cluster_id = \"production-east\"",
+        ));
 }
 
 #[test]
@@ -240,9 +342,16 @@ fn secrets_never_appear_in_errors() {
         ),
     )
     .unwrap();
-    let out = ferry(dir.path()).args(["-v", "plan", "--timeout", "3s", "--var", "pw=s3cr3t-Pa55"]).output().unwrap();
+    let out = ferry(dir.path())
+        .args(["-v", "plan", "--timeout", "3s", "--var", "pw=s3cr3t-Pa55"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "SASL cannot work against tansu");
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!all.contains("s3cr3t-Pa55"), "{all}");
 }
 
@@ -272,14 +381,27 @@ fn every_invalid_fixture_fails_validate_with_a_located_error() {
             continue;
         }
         cases += 1;
-        let out = Command::cargo_bin("ferry").unwrap().args(["validate", "-C"]).arg(&dir).output().unwrap();
+        let out = Command::cargo_bin("ferry")
+            .unwrap()
+            .args(["validate", "-C"])
+            .arg(&dir)
+            .output()
+            .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{}: {err}", dir.display());
         let name = dir.file_name().unwrap().to_str().unwrap();
         // A block missing from every file is reported against the directory; all else at a line.
-        let whole_dir = name.starts_with("missing_") && name != "missing_required_key" || name == "no_hcl_files";
-        let located = if whole_dir { err.contains(name) } else { err.contains(".hcl:") };
-        assert!(located, "{name}: error names no file and line (or directory): {err}");
+        let whole_dir = name.starts_with("missing_") && name != "missing_required_key"
+            || name == "no_hcl_files";
+        let located = if whole_dir {
+            err.contains(name)
+        } else {
+            err.contains(".hcl:")
+        };
+        assert!(
+            located,
+            "{name}: error names no file and line (or directory): {err}"
+        );
     }
     assert!(cases >= 10, "expected the invalid fixtures, found {cases}");
 }
@@ -287,7 +409,14 @@ fn every_invalid_fixture_fails_validate_with_a_located_error() {
 #[test]
 fn examples_validate() {
     for example in ["quickstart", "mirror", "dual_consume", "single_consume"] {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(example);
-        Command::cargo_bin("ferry").unwrap().args(["validate", "-C"]).arg(&dir).assert().success();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(example);
+        Command::cargo_bin("ferry")
+            .unwrap()
+            .args(["validate", "-C"])
+            .arg(&dir)
+            .assert()
+            .success();
     }
 }

@@ -11,16 +11,21 @@ use ferry::snapshot::Snapshot;
 
 fn plan_for(scheme: &str) -> Plan {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plans");
-    let desired = config::load(&fixtures.join(scheme), &LoadOptions::default()).expect("fixture config loads");
+    let desired = config::load(&fixtures.join(scheme), &LoadOptions::default())
+        .expect("fixture config loads");
     let snapshot: Snapshot =
-        serde_json::from_str(&std::fs::read_to_string(fixtures.join("snapshot.json")).unwrap()).expect("fixture snapshot parses");
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join("snapshot.json")).unwrap())
+            .expect("fixture snapshot parses");
     plan::build(&desired, &snapshot, Platform::Kafka)
 }
 
 #[test]
 fn human_plans_read_like_the_design() {
     for scheme in ["mirror", "dual_consume", "single_consume"] {
-        insta::assert_snapshot!(format!("human_{scheme}"), render::human(&plan_for(scheme), &Theme::plain()));
+        insta::assert_snapshot!(
+            format!("human_{scheme}"),
+            render::human(&plan_for(scheme), &Theme::plain())
+        );
     }
 }
 

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{ClusterError, ClusterMetadata, GroupListing, OffsetSpec, PartitionOffsets, Support, TopicConfig};
+use super::{
+    ClusterError, ClusterMetadata, GroupListing, OffsetSpec, PartitionOffsets, Support, TopicConfig,
+};
 
 /// Every method is one batched round of requests, never one request per topic.
 pub trait ClusterAccess {
@@ -12,16 +14,26 @@ pub trait ClusterAccess {
 
     /// Configs of these topics, in one DescribeConfigs request (topics unknown to the broker are
     /// left out of the result).
-    fn topic_configs(&self, topics: &[String]) -> Result<BTreeMap<String, TopicConfig>, ClusterError>;
+    fn topic_configs(
+        &self,
+        topics: &[String],
+    ) -> Result<BTreeMap<String, TopicConfig>, ClusterError>;
 
     /// ListOffsets for every given partition, batched per leader.
-    fn offsets(&self, partitions: &BTreeMap<String, Vec<i32>>, spec: OffsetSpec) -> Result<PartitionOffsets, ClusterError>;
+    fn offsets(
+        &self,
+        partitions: &BTreeMap<String, Vec<i32>>,
+        spec: OffsetSpec,
+    ) -> Result<PartitionOffsets, ClusterError>;
 
     /// Every consumer group with its state and member count.
     fn list_groups(&self) -> Result<Vec<GroupListing>, ClusterError>;
 
     /// Committed offsets of these groups (all their partitions), requests in flight together.
-    fn group_offsets(&self, groups: &[String]) -> Result<BTreeMap<String, PartitionOffsets>, ClusterError>;
+    fn group_offsets(
+        &self,
+        groups: &[String],
+    ) -> Result<BTreeMap<String, PartitionOffsets>, ClusterError>;
 
     /// Whether the broker accepts adding partitions to this topic, asked with a validate-only
     /// CreatePartitions so nothing changes.

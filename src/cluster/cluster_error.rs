@@ -7,7 +7,11 @@ pub enum ClusterError {
     #[error(
         "cannot reach the {role} cluster at {servers}: {detail}. Check that the brokers are running and that bootstrap_servers in cluster \"{role}\" is right."
     )]
-    Unreachable { role: String, servers: String, detail: String },
+    Unreachable {
+        role: String,
+        servers: String,
+        detail: String,
+    },
 
     #[error(
         "the {role} cluster refused ferry's credentials: {detail}. Check the sasl block of cluster \"{role}\" (mechanism, username, password) and the ACLs of that user."
@@ -17,13 +21,25 @@ pub enum ClusterError {
     #[error(
         "the {role} cluster does not support {operation}: {detail}. ferry needs it for this step; upgrade the broker or leave out what needs it."
     )]
-    Unsupported { role: String, operation: String, detail: String },
+    Unsupported {
+        role: String,
+        operation: String,
+        detail: String,
+    },
 
     #[error(
         "the {role} cluster did not answer {operation} within {seconds}s. It may be overloaded or the network slow; retry, or allow more time with --timeout (default 10s)."
     )]
-    Timeout { role: String, operation: String, seconds: u64 },
+    Timeout {
+        role: String,
+        operation: String,
+        seconds: u64,
+    },
 
     #[error("{operation} on the {role} cluster failed: {detail}")]
-    Kafka { role: String, operation: String, detail: String },
+    Kafka {
+        role: String,
+        operation: String,
+        detail: String,
+    },
 }

@@ -30,7 +30,9 @@ pub struct TopicMetadata {
 impl TopicMetadata {
     /// Replicas of the first partition; Kafka keeps it the same for all partitions of a topic.
     pub fn replication_factor(&self) -> i32 {
-        self.partitions.first().map_or(0, |p| p.replicas.len() as i32)
+        self.partitions
+            .first()
+            .map_or(0, |p| p.replicas.len() as i32)
     }
 }
 

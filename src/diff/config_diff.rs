@@ -29,7 +29,9 @@ pub fn config_changes(
     let mut changes = Vec::new();
     for spec in target_platform.keys() {
         let key = spec.key;
-        let declared = block.and_then(|b| b.config.get(key)).or_else(|| defaults.config.get(key));
+        let declared = block
+            .and_then(|b| b.config.get(key))
+            .or_else(|| defaults.config.get(key));
         let (want, origin) = match (declared, source) {
             (Some(v), _) => (v.as_str(), Origin::Declared),
             (None, Some(src)) => match effective(src, Platform::Kafka, key) {
@@ -45,7 +47,12 @@ pub fn config_changes(
         if now.is_some_and(|n| target_platform.same_value(key, n, want)) {
             continue;
         }
-        changes.push(ConfigChange { key: key.to_string(), before: now.map(str::to_string), after: want.to_string(), origin });
+        changes.push(ConfigChange {
+            key: key.to_string(),
+            before: now.map(str::to_string),
+            after: want.to_string(),
+            origin,
+        });
     }
     changes
 }

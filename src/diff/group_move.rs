@@ -29,7 +29,10 @@ pub struct GroupPartition {
 impl GroupMove {
     /// Records the group has yet to consume on the source.
     pub fn lag(&self) -> i64 {
-        self.partitions.iter().map(|p| (p.end_offset - p.committed).max(0)).sum()
+        self.partitions
+            .iter()
+            .map(|p| (p.end_offset - p.committed).max(0))
+            .sum()
     }
 }
 
@@ -47,15 +50,17 @@ pub fn group_moves(desired: &Desired, snapshot: &Snapshot) -> Vec<GroupMove> {
                 .iter()
                 .flat_map(|(topic, parts)| {
                     let ends = snapshot.source.topics.get(topic);
-                    parts.iter().map(move |(&partition, &committed)| GroupPartition {
-                        topic: topic.clone(),
-                        target_topic: target_name(desired, topic),
-                        partition,
-                        committed,
-                        end_offset: ends
-                            .and_then(|t| t.partitions.iter().find(|p| p.id == partition))
-                            .map_or(committed, |p| p.end_offset),
-                    })
+                    parts
+                        .iter()
+                        .map(move |(&partition, &committed)| GroupPartition {
+                            topic: topic.clone(),
+                            target_topic: target_name(desired, topic),
+                            partition,
+                            committed,
+                            end_offset: ends
+                                .and_then(|t| t.partitions.iter().find(|p| p.id == partition))
+                                .map_or(committed, |p| p.end_offset),
+                        })
                 })
                 .collect();
             GroupMove {

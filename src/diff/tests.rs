@@ -21,7 +21,11 @@ fn desired(scheme: Scheme, block: Option<TopicBlock>, defaults: TopicDefaults) -
         location: Location::default(),
     };
     Desired {
-        migration: Migration { name: "m".into(), scheme, location: Location::default() },
+        migration: Migration {
+            name: "m".into(),
+            scheme,
+            location: Location::default(),
+        },
         source: cluster.clone(),
         target: cluster,
         topics: defaults,
@@ -29,10 +33,20 @@ fn desired(scheme: Scheme, block: Option<TopicBlock>, defaults: TopicDefaults) -
         groups: GroupSelection::default(),
         hooks: BTreeMap::from([(
             "switch_producers".to_string(),
-            Hook { name: "switch_producers".into(), command: vec!["true".into()], env: BTreeMap::new(), timeout: Duration::from_secs(1), location: Location::default() },
+            Hook {
+                name: "switch_producers".into(),
+                command: vec!["true".into()],
+                env: BTreeMap::new(),
+                timeout: Duration::from_secs(1),
+                location: Location::default(),
+            },
         )]),
-        replication: Replication { start_from: StartFrom::Earliest },
-        state: StateSettings { path: "ferry.state.json".into() },
+        replication: Replication {
+            start_from: StartFrom::Earliest,
+        },
+        state: StateSettings {
+            path: "ferry.state.json".into(),
+        },
         fingerprint: String::new(),
     }
 }
@@ -43,7 +57,10 @@ fn block(partitions: Option<i32>, rf: Option<i32>, config: &[(&str, &str)]) -> T
         target_name: None,
         partitions,
         replication_factor: rf,
-        config: config.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        config: config
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         location: Location::default(),
     }
 }
@@ -51,11 +68,27 @@ fn block(partitions: Option<i32>, rf: Option<i32>, config: &[(&str, &str)]) -> T
 fn topic(partitions: i32, rf: i32, records: i64, config: &[(&str, &str)]) -> TopicSnapshot {
     TopicSnapshot {
         replication_factor: rf,
-        partitions: (0..partitions).map(|id| PartitionSnapshot { id, start_offset: 0, end_offset: records, timestamp_offset: None }).collect(),
+        partitions: (0..partitions)
+            .map(|id| PartitionSnapshot {
+                id,
+                start_offset: 0,
+                end_offset: records,
+                timestamp_offset: None,
+            })
+            .collect(),
         config: TopicConfig {
             entries: config
                 .iter()
-                .map(|(k, v)| (k.to_string(), ConfigValue { value: Some(v.to_string()), is_default: false, sensitive: false }))
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        ConfigValue {
+                            value: Some(v.to_string()),
+                            is_default: false,
+                            sensitive: false,
+                        },
+                    )
+                })
                 .collect(),
             complete: false,
         },
@@ -65,7 +98,13 @@ fn topic(partitions: i32, rf: i32, records: i64, config: &[(&str, &str)]) -> Top
 fn cluster(topic: Option<TopicSnapshot>, brokers: i32) -> ClusterSnapshot {
     ClusterSnapshot {
         cluster_id: None,
-        brokers: (0..brokers).map(|id| BrokerInfo { id, host: "h".into(), port: 9092 }).collect(),
+        brokers: (0..brokers)
+            .map(|id| BrokerInfo {
+                id,
+                host: "h".into(),
+                port: 9092,
+            })
+            .collect(),
         topic_names: topic.iter().map(|_| "t".to_string()).collect(),
         topics: topic.into_iter().map(|t| ("t".to_string(), t)).collect(),
         groups: BTreeMap::new(),
@@ -98,37 +137,73 @@ fn case(name: &'static str, source: Option<TopicSnapshot>, target: Option<TopicS
 
 fn run(c: Case) -> TopicChange {
     let d = desired(c.scheme, c.block, c.defaults);
-    let snap = Snapshot { source: cluster(c.source, 3), target: cluster(c.target, c.brokers), target_partition_support: c.partition_support };
+    let snap = Snapshot {
+        source: cluster(c.source, 3),
+        target: cluster(c.target, c.brokers),
+        target_partition_support: c.partition_support,
+    };
     let mut changes = diff_topics(&d, &snap, Platform::Kafka);
     assert_eq!(changes.len(), 1, "{}", c.name);
     changes.remove(0)
 }
 
 fn keys(t: &TopicChange) -> Vec<(String, Option<String>, String)> {
-    t.config.iter().map(|c| (c.key.clone(), c.before.clone(), c.after.clone())).collect()
+    t.config
+        .iter()
+        .map(|c| (c.key.clone(), c.before.clone(), c.after.clone()))
+        .collect()
 }
 
 #[test]
 fn actions_follow_from_source_target_and_declaration() {
     use Action::*;
     let cases: Vec<(Case, Action, &str)> = vec![
-        (case("new topic", Some(topic(6, 3, 10, &[])), None), Create, ""),
-        (case("same on both", Some(topic(6, 3, 10, &[])), Some(topic(6, 3, 0, &[]))), NoOp, ""),
         (
-            case("config differs", Some(topic(6, 3, 10, &[("retention.ms", "1000")])), Some(topic(6, 3, 0, &[]))),
+            case("new topic", Some(topic(6, 3, 10, &[])), None),
+            Create,
+            "",
+        ),
+        (
+            case(
+                "same on both",
+                Some(topic(6, 3, 10, &[])),
+                Some(topic(6, 3, 0, &[])),
+            ),
+            NoOp,
+            "",
+        ),
+        (
+            case(
+                "config differs",
+                Some(topic(6, 3, 10, &[("retention.ms", "1000")])),
+                Some(topic(6, 3, 0, &[])),
+            ),
             Update,
             "",
         ),
         (
-            Case { block: Some(block(Some(4), None, &[])), ..case("declared shrink", Some(topic(6, 3, 0, &[])), Some(topic(8, 3, 0, &[]))) },
+            Case {
+                block: Some(block(Some(4), None, &[])),
+                ..case(
+                    "declared shrink",
+                    Some(topic(6, 3, 0, &[])),
+                    Some(topic(8, 3, 0, &[])),
+                )
+            },
             Blocked,
             "partitions cannot shrink",
         ),
         (
             Case {
                 block: Some(block(Some(12), None, &[])),
-                partition_support: Some(Support::Unsupported { reason: "UNSUPPORTED_FEATURE".into() }),
-                ..case("growth unsupported", Some(topic(6, 3, 0, &[])), Some(topic(6, 3, 0, &[])))
+                partition_support: Some(Support::Unsupported {
+                    reason: "UNSUPPORTED_FEATURE".into(),
+                }),
+                ..case(
+                    "growth unsupported",
+                    Some(topic(6, 3, 0, &[])),
+                    Some(topic(6, 3, 0, &[])),
+                )
             },
             Blocked,
             "cannot add partitions",
@@ -137,23 +212,56 @@ fn actions_follow_from_source_target_and_declaration() {
             Case {
                 block: Some(block(Some(12), None, &[])),
                 partition_support: Some(Support::Supported),
-                ..case("growth supported", Some(topic(6, 3, 0, &[])), Some(topic(6, 3, 0, &[])))
+                ..case(
+                    "growth supported",
+                    Some(topic(6, 3, 0, &[])),
+                    Some(topic(6, 3, 0, &[])),
+                )
             },
             Update,
             "",
         ),
         (
-            Case { block: Some(block(None, Some(2), &[])), ..case("declared rf differs", Some(topic(6, 3, 0, &[])), Some(topic(6, 3, 0, &[]))) },
+            Case {
+                block: Some(block(None, Some(2), &[])),
+                ..case(
+                    "declared rf differs",
+                    Some(topic(6, 3, 0, &[])),
+                    Some(topic(6, 3, 0, &[])),
+                )
+            },
             Blocked,
             "does not reassign replicas",
         ),
-        (Case { brokers: 1, ..case("rf above broker count", Some(topic(6, 3, 0, &[])), None) }, Blocked, "exceeds the target's 1 broker"),
         (
-            Case { scheme: Scheme::Mirror, ..case("mirror into non-empty", Some(topic(6, 3, 10, &[])), Some(topic(6, 3, 5, &[]))) },
+            Case {
+                brokers: 1,
+                ..case("rf above broker count", Some(topic(6, 3, 0, &[])), None)
+            },
+            Blocked,
+            "exceeds the target's 1 broker",
+        ),
+        (
+            Case {
+                scheme: Scheme::Mirror,
+                ..case(
+                    "mirror into non-empty",
+                    Some(topic(6, 3, 10, &[])),
+                    Some(topic(6, 3, 5, &[])),
+                )
+            },
             Blocked,
             "already holds 30 records",
         ),
-        (case("dual into non-empty", Some(topic(6, 3, 10, &[])), Some(topic(6, 3, 5, &[]))), NoOp, ""),
+        (
+            case(
+                "dual into non-empty",
+                Some(topic(6, 3, 10, &[])),
+                Some(topic(6, 3, 5, &[])),
+            ),
+            NoOp,
+            "",
+        ),
         (
             case(
                 "policy change on data",
@@ -164,7 +272,10 @@ fn actions_follow_from_source_target_and_declaration() {
             "cleanup.policy would change from delete to compact",
         ),
         (
-            Case { block: Some(block(None, None, &[])), ..case("declared but not on source", None, None) },
+            Case {
+                block: Some(block(None, None, &[])),
+                ..case("declared but not on source", None, None)
+            },
             Blocked,
             "not found on the source",
         ),
@@ -181,7 +292,11 @@ fn actions_follow_from_source_target_and_declaration() {
         let name = c.name;
         let got = run(c);
         assert_eq!(got.action, want, "{name}: {got:?}");
-        assert!(got.blocked.join("; ").contains(reason), "{name}: {:?}", got.blocked);
+        assert!(
+            got.blocked.join("; ").contains(reason),
+            "{name}: {:?}",
+            got.blocked
+        );
     }
 }
 
@@ -195,17 +310,46 @@ fn desired_values_come_from_declaration_then_defaults_then_source() {
     let c = Case {
         block: Some(block(Some(24), None, &[("cleanup.policy", "compact")])),
         defaults,
-        ..case("create", Some(topic(12, 3, 0, &[("retention.ms", "86400000"), ("segment.bytes", "1000000")])), None)
+        ..case(
+            "create",
+            Some(topic(
+                12,
+                3,
+                0,
+                &[("retention.ms", "86400000"), ("segment.bytes", "1000000")],
+            )),
+            None,
+        )
     };
     let got = run(c);
-    assert_eq!(got.partitions, Some(Valued { value: 24, origin: Origin::Declared }));
-    assert_eq!(got.replication_factor, Some(Valued { value: 2, origin: Origin::Declared }));
+    assert_eq!(
+        got.partitions,
+        Some(Valued {
+            value: 24,
+            origin: Origin::Declared
+        })
+    );
+    assert_eq!(
+        got.replication_factor,
+        Some(Valued {
+            value: 2,
+            origin: Origin::Declared
+        })
+    );
     // retention.ms declared 604800000 equals the Kafka default, so nothing to set for it.
     assert_eq!(
         keys(&got),
         vec![
-            ("cleanup.policy".into(), Some("delete".into()), "compact".into()),
-            ("segment.bytes".into(), Some("1073741824".into()), "1000000".into()),
+            (
+                "cleanup.policy".into(),
+                Some("delete".into()),
+                "compact".into()
+            ),
+            (
+                "segment.bytes".into(),
+                Some("1073741824".into()),
+                "1000000".into()
+            ),
         ]
     );
     assert_eq!(got.config[1].origin, Origin::Source);
@@ -214,9 +358,20 @@ fn desired_values_come_from_declaration_then_defaults_then_source() {
 #[test]
 fn existing_target_is_compared_with_its_effective_values() {
     // The target reports only what is set: retention.ms=1000 there, default elsewhere.
-    let got = run(case("update", Some(topic(6, 3, 0, &[])), Some(topic(6, 3, 0, &[("retention.ms", "1000")]))));
+    let got = run(case(
+        "update",
+        Some(topic(6, 3, 0, &[])),
+        Some(topic(6, 3, 0, &[("retention.ms", "1000")])),
+    ));
     assert_eq!(got.action, Action::Update);
-    assert_eq!(keys(&got), vec![("retention.ms".into(), Some("1000".into()), "604800000".into())]);
+    assert_eq!(
+        keys(&got),
+        vec![(
+            "retention.ms".into(),
+            Some("1000".into()),
+            "604800000".into()
+        )]
+    );
 }
 
 #[test]
@@ -225,33 +380,88 @@ fn a_complete_source_response_is_read_by_value_and_its_defaults_are_not_override
     source.config = TopicConfig {
         complete: true,
         entries: BTreeMap::from([
-            ("retention.ms".to_string(), ConfigValue { value: Some("604800000".into()), is_default: true, sensitive: false }),
-            ("message.format.version".to_string(), ConfigValue { value: Some("3.0".into()), is_default: true, sensitive: false }),
-            ("max.message.bytes".to_string(), ConfigValue { value: Some("2000000".into()), is_default: false, sensitive: false }),
+            (
+                "retention.ms".to_string(),
+                ConfigValue {
+                    value: Some("604800000".into()),
+                    is_default: true,
+                    sensitive: false,
+                },
+            ),
+            (
+                "message.format.version".to_string(),
+                ConfigValue {
+                    value: Some("3.0".into()),
+                    is_default: true,
+                    sensitive: false,
+                },
+            ),
+            (
+                "max.message.bytes".to_string(),
+                ConfigValue {
+                    value: Some("2000000".into()),
+                    is_default: false,
+                    sensitive: false,
+                },
+            ),
         ]),
     };
     let got = run(case("complete", Some(source), None));
-    assert_eq!(keys(&got), vec![("max.message.bytes".into(), Some("1048588".into()), "2000000".into())]);
-    assert!(got.not_carried.is_empty(), "a broker default is not an override: {:?}", got.not_carried);
+    assert_eq!(
+        keys(&got),
+        vec![(
+            "max.message.bytes".into(),
+            Some("1048588".into()),
+            "2000000".into()
+        )]
+    );
+    assert!(
+        got.not_carried.is_empty(),
+        "a broker default is not an override: {:?}",
+        got.not_carried
+    );
 }
 
 #[test]
 fn broker_specific_and_unknown_source_keys_are_listed_not_dropped() {
     let got = run(case(
         "not carried",
-        Some(topic(1, 3, 0, &[("message.format.version", "2.8"), ("confluent.tier.enable", "true"), ("retention.ms", "1")])),
+        Some(topic(
+            1,
+            3,
+            0,
+            &[
+                ("message.format.version", "2.8"),
+                ("confluent.tier.enable", "true"),
+                ("retention.ms", "1"),
+            ],
+        )),
         None,
     ));
-    let listed: Vec<(&str, &str)> = got.not_carried.iter().map(|n| (n.key.as_str(), n.reason.as_str())).collect();
+    let listed: Vec<(&str, &str)> = got
+        .not_carried
+        .iter()
+        .map(|n| (n.key.as_str(), n.reason.as_str()))
+        .collect();
     assert_eq!(
         listed,
-        vec![("confluent.tier.enable", "not a topic config the target accepts"), ("message.format.version", "broker-specific")]
+        vec![
+            (
+                "confluent.tier.enable",
+                "not a topic config the target accepts"
+            ),
+            ("message.format.version", "broker-specific")
+        ]
     );
 }
 
 #[test]
 fn undeclared_partition_and_replica_differences_on_an_existing_topic_are_notes() {
-    let got = run(case("notes", Some(topic(6, 3, 0, &[])), Some(topic(8, 2, 0, &[]))));
+    let got = run(case(
+        "notes",
+        Some(topic(6, 3, 0, &[])),
+        Some(topic(8, 2, 0, &[])),
+    ));
     assert_eq!(got.action, Action::NoOp);
     assert_eq!(got.notes.len(), 2, "{:?}", got.notes);
 }
@@ -264,7 +474,11 @@ fn a_renamed_topic_is_looked_up_under_its_target_name() {
     let mut target = cluster(Some(topic(6, 3, 0, &[])), 3);
     target.topic_names = ["t2".to_string()].into();
     target.topics = BTreeMap::from([("t2".to_string(), topic(6, 3, 0, &[]))]);
-    let snap = Snapshot { source: cluster(Some(topic(6, 3, 0, &[])), 3), target, target_partition_support: None };
+    let snap = Snapshot {
+        source: cluster(Some(topic(6, 3, 0, &[])), 3),
+        target,
+        target_partition_support: None,
+    };
     let got = &diff_topics(&d, &snap, Platform::Kafka)[0];
     assert_eq!((got.target_name.as_str(), got.action), ("t2", Action::NoOp));
 }

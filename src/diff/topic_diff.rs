@@ -8,19 +8,40 @@ use crate::snapshot::{Snapshot, TopicSnapshot, target_name};
 use super::{Action, Origin, TopicChange, Valued, config_changes, not_carried};
 
 /// Declared partitions win; else the source's count; `None` when neither exists.
-pub fn desired_partitions(block: Option<&TopicBlock>, source: Option<&TopicSnapshot>) -> Option<Valued<i32>> {
+pub fn desired_partitions(
+    block: Option<&TopicBlock>,
+    source: Option<&TopicSnapshot>,
+) -> Option<Valued<i32>> {
     match (block.and_then(|b| b.partitions), source) {
-        (Some(p), _) => Some(Valued { value: p, origin: Origin::Declared }),
-        (None, Some(s)) => Some(Valued { value: s.partitions.len() as i32, origin: Origin::Source }),
+        (Some(p), _) => Some(Valued {
+            value: p,
+            origin: Origin::Declared,
+        }),
+        (None, Some(s)) => Some(Valued {
+            value: s.partitions.len() as i32,
+            origin: Origin::Source,
+        }),
         (None, None) => None,
     }
 }
 
-fn desired_replication(desired: &Desired, block: Option<&TopicBlock>, source: Option<&TopicSnapshot>) -> Option<Valued<i32>> {
-    let declared = block.and_then(|b| b.replication_factor).or(desired.topics.replication_factor);
+fn desired_replication(
+    desired: &Desired,
+    block: Option<&TopicBlock>,
+    source: Option<&TopicSnapshot>,
+) -> Option<Valued<i32>> {
+    let declared = block
+        .and_then(|b| b.replication_factor)
+        .or(desired.topics.replication_factor);
     match (declared, source) {
-        (Some(r), _) => Some(Valued { value: r, origin: Origin::Declared }),
-        (None, Some(s)) => Some(Valued { value: s.replication_factor, origin: Origin::Source }),
+        (Some(r), _) => Some(Valued {
+            value: r,
+            origin: Origin::Declared,
+        }),
+        (None, Some(s)) => Some(Valued {
+            value: s.replication_factor,
+            origin: Origin::Source,
+        }),
         (None, None) => None,
     }
 }
@@ -31,10 +52,18 @@ pub fn diff_topics(desired: &Desired, snapshot: &Snapshot, platform: Platform) -
     names.extend(desired.topic_blocks.iter().map(|b| b.name.as_str()));
     names.sort_unstable();
     names.dedup();
-    names.into_iter().map(|n| diff_topic(desired, snapshot, platform, n)).collect()
+    names
+        .into_iter()
+        .map(|n| diff_topic(desired, snapshot, platform, n))
+        .collect()
 }
 
-fn diff_topic(desired: &Desired, snapshot: &Snapshot, platform: Platform, name: &str) -> TopicChange {
+fn diff_topic(
+    desired: &Desired,
+    snapshot: &Snapshot,
+    platform: Platform,
+    name: &str,
+) -> TopicChange {
     let block = desired.topic_block(name);
     let source = snapshot.source.topics.get(name);
     let target_name = target_name(desired, name);
@@ -51,7 +80,9 @@ fn diff_topic(desired: &Desired, snapshot: &Snapshot, platform: Platform, name: 
         partitions: None,
         replication_factor: None,
         config: Vec::new(),
-        not_carried: source.map(|s| not_carried(platform, &s.config)).unwrap_or_default(),
+        not_carried: source
+            .map(|s| not_carried(platform, &s.config))
+            .unwrap_or_default(),
         blocked: Vec::new(),
         notes: Vec::new(),
     };
@@ -63,7 +94,13 @@ fn diff_topic(desired: &Desired, snapshot: &Snapshot, platform: Platform, name: 
         change.blocked.push("not found on the source cluster; declare partitions and replication_factor to create it".into());
         return change;
     };
-    change.config = config_changes(platform, block, &desired.topics, source.map(|s| &s.config), target.map(|t| &t.config));
+    change.config = config_changes(
+        platform,
+        block,
+        &desired.topics,
+        source.map(|s| &s.config),
+        target.map(|t| &t.config),
+    );
 
     match target {
         None => {
@@ -78,7 +115,14 @@ fn diff_topic(desired: &Desired, snapshot: &Snapshot, platform: Platform, name: 
                 ));
             }
         }
-        Some(t) => check_existing(desired.migration.scheme, snapshot, &mut change, t, partitions, replication),
+        Some(t) => check_existing(
+            desired.migration.scheme,
+            snapshot,
+            &mut change,
+            t,
+            partitions,
+            replication,
+        ),
     }
 
     change.action = if !change.blocked.is_empty() {
@@ -110,19 +154,26 @@ fn check_existing(
         }
     } else if partitions.value < have {
         match partitions.origin {
-            Origin::Declared => change
-                .blocked
-                .push(format!("target has {have} partitions, declared {} (partitions cannot shrink)", partitions.value)),
-            Origin::Source => change
-                .notes
-                .push(format!("target has {have} partitions, source {}; records keep their source partition", partitions.value)),
+            Origin::Declared => change.blocked.push(format!(
+                "target has {have} partitions, declared {} (partitions cannot shrink)",
+                partitions.value
+            )),
+            Origin::Source => change.notes.push(format!(
+                "target has {have} partitions, source {}; records keep their source partition",
+                partitions.value
+            )),
         }
     }
 
     if replication.value != target.replication_factor {
-        let text = format!("replication factor is {} on the target, {} wanted", target.replication_factor, replication.value);
+        let text = format!(
+            "replication factor is {} on the target, {} wanted",
+            target.replication_factor, replication.value
+        );
         match replication.origin {
-            Origin::Declared => change.blocked.push(format!("{text}; ferry does not reassign replicas")),
+            Origin::Declared => change
+                .blocked
+                .push(format!("{text}; ferry does not reassign replicas")),
             Origin::Source => change.notes.push(format!("{text} (source); left as it is")),
         }
     }

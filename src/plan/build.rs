@@ -7,13 +7,22 @@ use crate::diff::{Action, GroupMove, TopicChange, diff_topics, group_moves};
 use crate::platform::Platform;
 use crate::snapshot::{ClusterSnapshot, Snapshot, managed_target_names};
 
-use super::{ClusterSummary, CopyVolume, FORMAT_VERSION, Fingerprint, GroupsOn, Plan, Step, Summary, copy_volume};
+use super::{
+    ClusterSummary, CopyVolume, FORMAT_VERSION, Fingerprint, GroupsOn, Plan, Step, Summary,
+    copy_volume,
+};
 
 pub fn build(desired: &Desired, snapshot: &Snapshot, platform: Platform) -> Plan {
     let topics = diff_topics(desired, snapshot, platform);
     let groups = group_moves(desired, snapshot);
     let managed = managed_target_names(desired, &snapshot.source);
-    let unmanaged_target_topics = snapshot.target.topic_names.iter().filter(|t| !managed.contains(*t)).cloned().collect();
+    let unmanaged_target_topics = snapshot
+        .target
+        .topic_names
+        .iter()
+        .filter(|t| !managed.contains(*t))
+        .cloned()
+        .collect();
 
     let inputs = StepInputs::new(desired, snapshot, &topics, &groups);
     let steps = order(desired.migration.scheme, &inputs);
@@ -40,12 +49,19 @@ pub fn build(desired: &Desired, snapshot: &Snapshot, platform: Platform) -> Plan
         steps,
         warnings,
         summary,
-        fingerprint: Fingerprint { config: desired.fingerprint.clone(), metadata: snapshot.fingerprint() },
+        fingerprint: Fingerprint {
+            config: desired.fingerprint.clone(),
+            metadata: snapshot.fingerprint(),
+        },
     }
 }
 
 fn summarize(c: &ClusterSnapshot) -> ClusterSummary {
-    ClusterSummary { cluster_id: c.cluster_id.clone(), brokers: c.brokers.len(), topics: c.topic_names.len() }
+    ClusterSummary {
+        cluster_id: c.cluster_id.clone(),
+        brokers: c.brokers.len(),
+        topics: c.topic_names.len(),
+    }
 }
 
 /// What the step ordering needs to know, reduced to plain lists.
@@ -66,9 +82,23 @@ pub(crate) struct StepInputs {
 }
 
 impl StepInputs {
-    fn new(desired: &Desired, snapshot: &Snapshot, topics: &[TopicChange], groups: &[GroupMove]) -> StepInputs {
-        let migrating: Vec<&TopicChange> = topics.iter().filter(|t| t.action != Action::Blocked).collect();
-        let names = |a: Action| topics.iter().filter(|t| t.action == a).map(|t| t.target_name.clone()).collect();
+    fn new(
+        desired: &Desired,
+        snapshot: &Snapshot,
+        topics: &[TopicChange],
+        groups: &[GroupMove],
+    ) -> StepInputs {
+        let migrating: Vec<&TopicChange> = topics
+            .iter()
+            .filter(|t| t.action != Action::Blocked)
+            .collect();
+        let names = |a: Action| {
+            topics
+                .iter()
+                .filter(|t| t.action == a)
+                .map(|t| t.target_name.clone())
+                .collect()
+        };
         let moving: BTreeSet<&str> = migrating.iter().map(|t| t.name.as_str()).collect();
         let mut volume = CopyVolume::default();
         for t in &migrating {
@@ -83,12 +113,21 @@ impl StepInputs {
             update: names(Action::Update),
             topics: migrating.iter().map(|t| t.target_name.clone()).collect(),
             groups: groups.iter().map(|g| g.name.clone()).collect(),
-            group_partitions: groups.iter().flat_map(|g| &g.partitions).filter(|p| moving.contains(p.topic.as_str())).count(),
+            group_partitions: groups
+                .iter()
+                .flat_map(|g| &g.partitions)
+                .filter(|p| moving.contains(p.topic.as_str()))
+                .count(),
             group_target_partitions: groups
                 .iter()
                 .map(|g| {
-                    let consumed: BTreeSet<&str> = g.partitions.iter().map(|p| p.topic.as_str()).collect();
-                    migrating.iter().filter(|t| consumed.contains(t.name.as_str())).map(|t| target_partition_count(t)).sum::<usize>()
+                    let consumed: BTreeSet<&str> =
+                        g.partitions.iter().map(|p| p.topic.as_str()).collect();
+                    migrating
+                        .iter()
+                        .filter(|t| consumed.contains(t.name.as_str()))
+                        .map(|t| target_partition_count(t))
+                        .sum::<usize>()
                 })
                 .sum(),
             hooks: desired.hooks.keys().cloned().collect(),
@@ -100,7 +139,12 @@ impl StepInputs {
 
 /// Partitions the topic will have on the target once its metadata step ran.
 fn target_partition_count(t: &TopicChange) -> usize {
-    t.partitions.map(|p| p.value).or(t.target_partitions).or(t.source_partitions).unwrap_or(0).max(0) as usize
+    t.partitions
+        .map(|p| p.value)
+        .or(t.target_partitions)
+        .or(t.source_partitions)
+        .unwrap_or(0)
+        .max(0) as usize
 }
 
 /// The scheme's steps, as design.md orders them. Pure, so every scheme is table-tested.
@@ -110,20 +154,30 @@ pub(crate) fn order(scheme: Scheme, i: &StepInputs) -> Vec<Step> {
     }
     let mut steps = Vec::new();
     if !i.create.is_empty() || !i.update.is_empty() {
-        steps.push(Step::ApplyTopics { create: i.create.clone(), update: i.update.clone() });
+        steps.push(Step::ApplyTopics {
+            create: i.create.clone(),
+            update: i.update.clone(),
+        });
     }
     let hook = |name: &str| {
         let declared = i.hooks.contains(name);
         let required = scheme.hooks().iter().any(|(h, req)| *h == name && *req);
-        (declared || required).then(|| Step::RunHook { hook: name.to_string(), declared })
+        (declared || required).then(|| Step::RunHook {
+            hook: name.to_string(),
+            declared,
+        })
     };
-    let groups = |make: fn(Vec<String>) -> Step| (!i.groups.is_empty()).then(|| make(i.groups.clone()));
+    let groups =
+        |make: fn(Vec<String>) -> Step| (!i.groups.is_empty()).then(|| make(i.groups.clone()));
     let topics = i.topics.clone();
     match scheme {
         Scheme::DualConsume => steps.extend(
             [
                 hook("start_target_consumers"),
-                groups(|groups| Step::WaitGroupsActive { groups, on: GroupsOn::Target }),
+                groups(|groups| Step::WaitGroupsActive {
+                    groups,
+                    on: GroupsOn::Target,
+                }),
                 hook("switch_producers"),
                 groups(|groups| Step::WaitGroupsDrained { groups }),
                 hook("stop_source_consumers"),
@@ -133,26 +187,44 @@ pub(crate) fn order(scheme: Scheme, i: &StepInputs) -> Vec<Step> {
         ),
         Scheme::SingleConsume => steps.extend(
             [
-                (!i.groups.is_empty())
-                    .then(|| Step::CommitStartOffsets { groups: i.groups.clone(), partitions: i.group_target_partitions }),
+                (!i.groups.is_empty()).then(|| Step::CommitStartOffsets {
+                    groups: i.groups.clone(),
+                    partitions: i.group_target_partitions,
+                }),
                 hook("switch_producers"),
                 groups(|groups| Step::WaitGroupsDrained { groups }),
                 hook("switch_consumers"),
-                groups(|groups| Step::WaitGroupsActive { groups, on: GroupsOn::Target }),
+                groups(|groups| Step::WaitGroupsActive {
+                    groups,
+                    on: GroupsOn::Target,
+                }),
             ]
             .into_iter()
             .flatten(),
         ),
         Scheme::Mirror => steps.extend(
             [
-                Some(Step::CopyData { topics: topics.clone(), start_from: i.start_from, volume: i.volume }),
-                Some(Step::WaitReplicationCaughtUp { topics: topics.clone() }),
+                Some(Step::CopyData {
+                    topics: topics.clone(),
+                    start_from: i.start_from,
+                    volume: i.volume,
+                }),
+                Some(Step::WaitReplicationCaughtUp {
+                    topics: topics.clone(),
+                }),
                 hook("switch_consumers"),
-                (!i.groups.is_empty())
-                    .then(|| Step::TranslateOffsets { groups: i.groups.clone(), partitions: i.group_partitions }),
+                (!i.groups.is_empty()).then(|| Step::TranslateOffsets {
+                    groups: i.groups.clone(),
+                    partitions: i.group_partitions,
+                }),
                 hook("switch_producers"),
-                Some(Step::DrainReplication { topics: topics.clone() }),
-                Some(Step::Verify { topics, partitions: i.volume.partitions }),
+                Some(Step::DrainReplication {
+                    topics: topics.clone(),
+                }),
+                Some(Step::Verify {
+                    topics,
+                    partitions: i.volume.partitions,
+                }),
             ]
             .into_iter()
             .flatten(),
@@ -161,10 +233,18 @@ pub(crate) fn order(scheme: Scheme, i: &StepInputs) -> Vec<Step> {
     steps
 }
 
-fn warnings(desired: &Desired, snapshot: &Snapshot, topics: &[TopicChange], groups: &[GroupMove]) -> Vec<String> {
+fn warnings(
+    desired: &Desired,
+    snapshot: &Snapshot,
+    topics: &[TopicChange],
+    groups: &[GroupMove],
+) -> Vec<String> {
     let mut w = Vec::new();
     if topics.is_empty() {
-        w.push("no source topic matches the topics block or a topic block: nothing to migrate".to_string());
+        w.push(
+            "no source topic matches the topics block or a topic block: nothing to migrate"
+                .to_string(),
+        );
     }
     if groups.is_empty() {
         w.push(format!(
@@ -177,7 +257,9 @@ fn warnings(desired: &Desired, snapshot: &Snapshot, topics: &[TopicChange], grou
             }
         ));
     }
-    if snapshot.source.cluster_id.is_some() && snapshot.source.cluster_id == snapshot.target.cluster_id {
+    if snapshot.source.cluster_id.is_some()
+        && snapshot.source.cluster_id == snapshot.target.cluster_id
+    {
         w.push("source and target report the same cluster id: check bootstrap_servers of both clusters".to_string());
     }
     w
@@ -195,9 +277,15 @@ mod tests {
             groups: vec!["g".into()],
             group_partitions: 3,
             group_target_partitions: 6,
-            hooks: ["switch_consumers", "switch_producers"].map(String::from).into(),
+            hooks: ["switch_consumers", "switch_producers"]
+                .map(String::from)
+                .into(),
             start_from: StartFrom::Earliest,
-            volume: CopyVolume { partitions: 3, records: 30, bytes: None },
+            volume: CopyVolume {
+                partitions: 3,
+                records: 30,
+                bytes: None,
+            },
         }
     }
 
@@ -241,7 +329,12 @@ mod tests {
             ),
             (
                 Scheme::DualConsume,
-                &["apply_topics", "wait_groups_active:Target", "hook:switch_producers", "wait_groups_drained"],
+                &[
+                    "apply_topics",
+                    "wait_groups_active:Target",
+                    "hook:switch_producers",
+                    "wait_groups_drained",
+                ],
             ),
         ];
         for (scheme, want) in cases {
@@ -252,9 +345,15 @@ mod tests {
     #[test]
     fn start_offsets_cover_every_target_partition_and_translation_only_committed_ones() {
         let single = order(Scheme::SingleConsume, &inputs());
-        assert!(single.contains(&Step::CommitStartOffsets { groups: vec!["g".into()], partitions: 6 }));
+        assert!(single.contains(&Step::CommitStartOffsets {
+            groups: vec!["g".into()],
+            partitions: 6
+        }));
         let mirror = order(Scheme::Mirror, &inputs());
-        assert!(mirror.contains(&Step::TranslateOffsets { groups: vec!["g".into()], partitions: 3 }));
+        assert!(mirror.contains(&Step::TranslateOffsets {
+            groups: vec!["g".into()],
+            partitions: 3
+        }));
     }
 
     #[test]
@@ -265,12 +364,19 @@ mod tests {
         let k = kinds(&order(Scheme::DualConsume, &i));
         assert_eq!(k.first().map(String::as_str), Some("apply_topics"));
         assert_eq!(k[1], "hook:start_target_consumers");
-        assert_eq!(k.last().map(String::as_str), Some("hook:stop_source_consumers"));
+        assert_eq!(
+            k.last().map(String::as_str),
+            Some("hook:stop_source_consumers")
+        );
     }
 
     #[test]
     fn nothing_to_migrate_means_no_steps() {
-        let i = StepInputs { topics: vec![], create: vec![], ..inputs() };
+        let i = StepInputs {
+            topics: vec![],
+            create: vec![],
+            ..inputs()
+        };
         for scheme in Scheme::ALL {
             assert!(order(scheme, &i).is_empty());
         }
@@ -278,16 +384,28 @@ mod tests {
 
     #[test]
     fn topics_that_exist_as_declared_skip_the_metadata_step() {
-        let i = StepInputs { create: vec![], ..inputs() };
+        let i = StepInputs {
+            create: vec![],
+            ..inputs()
+        };
         assert_eq!(kinds(&order(Scheme::Mirror, &i))[0], "copy_data");
     }
 
     #[test]
     fn without_groups_no_group_steps_are_planned() {
-        let i = StepInputs { groups: vec![], group_partitions: 0, group_target_partitions: 0, ..inputs() };
+        let i = StepInputs {
+            groups: vec![],
+            group_partitions: 0,
+            group_target_partitions: 0,
+            ..inputs()
+        };
         assert_eq!(
             kinds(&order(Scheme::SingleConsume, &i)),
-            ["apply_topics", "hook:switch_producers", "hook:switch_consumers"]
+            [
+                "apply_topics",
+                "hook:switch_producers",
+                "hook:switch_consumers"
+            ]
         );
         assert!(!kinds(&order(Scheme::Mirror, &i)).contains(&"translate_offsets".to_string()));
     }

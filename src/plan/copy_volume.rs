@@ -15,8 +15,17 @@ pub struct CopyVolume {
 }
 
 /// Records from each partition's start position (per `start_from`) to its end offset.
-pub fn copy_volume(topic: &str, snapshot: &TopicSnapshot, start_from: StartFrom, groups: &[GroupMove]) -> CopyVolume {
-    let mut v = CopyVolume { partitions: snapshot.partitions.len(), records: 0, bytes: None };
+pub fn copy_volume(
+    topic: &str,
+    snapshot: &TopicSnapshot,
+    start_from: StartFrom,
+    groups: &[GroupMove],
+) -> CopyVolume {
+    let mut v = CopyVolume {
+        partitions: snapshot.partitions.len(),
+        records: 0,
+        bytes: None,
+    };
     for p in &snapshot.partitions {
         let from = match start_from {
             StartFrom::Earliest => p.start_offset,
@@ -46,8 +55,18 @@ mod tests {
         TopicSnapshot {
             replication_factor: 1,
             partitions: vec![
-                PartitionSnapshot { id: 0, start_offset: 10, end_offset: 110, timestamp_offset: Some(60) },
-                PartitionSnapshot { id: 1, start_offset: 0, end_offset: 50, timestamp_offset: None },
+                PartitionSnapshot {
+                    id: 0,
+                    start_offset: 10,
+                    end_offset: 110,
+                    timestamp_offset: Some(60),
+                },
+                PartitionSnapshot {
+                    id: 1,
+                    start_offset: 0,
+                    end_offset: 50,
+                    timestamp_offset: None,
+                },
             ],
             config: Default::default(),
         }
@@ -60,7 +79,13 @@ mod tests {
             source_members: 0,
             target_state: None,
             target_members: 0,
-            partitions: vec![GroupPartition { topic: "t".into(), target_topic: "t".into(), partition: 0, committed, end_offset: 110 }],
+            partitions: vec![GroupPartition {
+                topic: "t".into(),
+                target_topic: "t".into(),
+                partition: 0,
+                committed,
+                end_offset: 110,
+            }],
         }
     }
 
@@ -77,7 +102,11 @@ mod tests {
             (StartFrom::Committed, vec![group(2)], 100 + 50),
         ];
         for (start, groups, want) in cases {
-            assert_eq!(copy_volume("t", &t, start, &groups).records, want, "{start:?}");
+            assert_eq!(
+                copy_volume("t", &t, start, &groups).records,
+                want,
+                "{start:?}"
+            );
         }
     }
 }

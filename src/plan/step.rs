@@ -18,19 +18,32 @@ pub enum GroupsOn {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Step {
     /// Create and update topic metadata on the target (names are target names).
-    ApplyTopics { create: Vec<String>, update: Vec<String> },
+    ApplyTopics {
+        create: Vec<String>,
+        update: Vec<String>,
+    },
     /// Copy records partition by partition (mirror).
-    CopyData { topics: Vec<String>, start_from: StartFrom, volume: CopyVolume },
+    CopyData {
+        topics: Vec<String>,
+        start_from: StartFrom,
+        volume: CopyVolume,
+    },
     /// Wait until every copied partition has replication lag 0 for the settle period.
     WaitReplicationCaughtUp { topics: Vec<String> },
     /// Run a client-switch hook.
     RunHook { hook: String, declared: bool },
     /// Translate each group's committed source offset through the copy's offset map and commit it
     /// on the target (mirror).
-    TranslateOffsets { groups: Vec<String>, partitions: usize },
+    TranslateOffsets {
+        groups: Vec<String>,
+        partitions: usize,
+    },
     /// Commit each group's offset at the start of every target partition, so a group that first
     /// appears on the target with auto.offset.reset=latest cannot skip the backlog (single_consume).
-    CommitStartOffsets { groups: Vec<String>, partitions: usize },
+    CommitStartOffsets {
+        groups: Vec<String>,
+        partitions: usize,
+    },
     /// Wait until each group has active members on a cluster.
     WaitGroupsActive { groups: Vec<String>, on: GroupsOn },
     /// Wait until each group's lag on the source is 0 and stays 0 for the settle period.
@@ -38,7 +51,10 @@ pub enum Step {
     /// Copy what producers wrote to the source before they moved, then stop replication (mirror).
     DrainReplication { topics: Vec<String> },
     /// Compare record counts and checksums per partition over the copied range (mirror).
-    Verify { topics: Vec<String>, partitions: usize },
+    Verify {
+        topics: Vec<String>,
+        partitions: usize,
+    },
 }
 
 impl Step {

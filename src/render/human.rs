@@ -18,22 +18,54 @@ pub fn human(plan: &Plan, theme: &Theme) -> String {
         theme.heading.apply_to(format!("\"{}\"", plan.migration)),
         theme.heading.apply_to(plan.scheme)
     );
-    let _ = writeln!(w, "Source: {}; target: {}.", cluster(&plan.source), cluster(&plan.target));
+    let _ = writeln!(
+        w,
+        "Source: {}; target: {}.",
+        cluster(&plan.source),
+        cluster(&plan.target)
+    );
 
     if !plan.topics.is_empty() {
         let _ = writeln!(w);
-        let width = plan.topics.iter().map(|t| title(t).len()).max().unwrap_or(0);
+        let width = plan
+            .topics
+            .iter()
+            .map(|t| title(t).len())
+            .max()
+            .unwrap_or(0);
         for t in plan.topics.iter().filter(|t| t.action != Action::NoOp) {
             topic(w, t, width, theme);
         }
-        let unchanged: Vec<&str> = plan.topics_with(Action::NoOp).map(|t| t.target_name.as_str()).collect();
+        let unchanged: Vec<&str> = plan
+            .topics_with(Action::NoOp)
+            .map(|t| t.target_name.as_str())
+            .collect();
         if !unchanged.is_empty() {
-            let _ = writeln!(w, "  {}", theme.note.apply_to(format!("= {} already as declared on target: {}", count(unchanged.len(), "topic"), names(&unchanged, 8))));
+            let _ = writeln!(
+                w,
+                "  {}",
+                theme.note.apply_to(format!(
+                    "= {} already as declared on target: {}",
+                    count(unchanged.len(), "topic"),
+                    names(&unchanged, 8)
+                ))
+            );
         }
     }
     if !plan.unmanaged_target_topics.is_empty() {
-        let names: Vec<&str> = plan.unmanaged_target_topics.iter().map(String::as_str).collect();
-        let _ = writeln!(w, "\n{}", theme.note.apply_to(format!("Target topics ferry does not manage (never touched): {}", self::names(&names, 10))));
+        let names: Vec<&str> = plan
+            .unmanaged_target_topics
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let _ = writeln!(
+            w,
+            "\n{}",
+            theme.note.apply_to(format!(
+                "Target topics ferry does not manage (never touched): {}",
+                self::names(&names, 10)
+            ))
+        );
     }
     if !plan.groups.is_empty() {
         let _ = writeln!(w, "\nConsumer groups carried over:");
@@ -73,14 +105,20 @@ pub fn human(plan: &Plan, theme: &Theme) -> String {
 fn cluster(c: &ClusterSummary) -> String {
     format!(
         "cluster {} ({}, {})",
-        c.cluster_id.as_deref().map_or("(no id)".to_string(), |id| format!("\"{id}\"")),
+        c.cluster_id
+            .as_deref()
+            .map_or("(no id)".to_string(), |id| format!("\"{id}\"")),
         count(c.brokers, "broker"),
         count(c.topics, "topic")
     )
 }
 
 fn title(t: &TopicChange) -> String {
-    if t.name == t.target_name { format!("topic \"{}\"", t.name) } else { format!("topic \"{}\" -> \"{}\"", t.name, t.target_name) }
+    if t.name == t.target_name {
+        format!("topic \"{}\"", t.name)
+    } else {
+        format!("topic \"{}\" -> \"{}\"", t.name, t.target_name)
+    }
 }
 
 fn topic(w: &mut String, t: &TopicChange, width: usize, theme: &Theme) {
@@ -96,7 +134,13 @@ fn topic(w: &mut String, t: &TopicChange, width: usize, theme: &Theme) {
         Action::NoOp => "(unchanged)".to_string(),
         Action::Blocked => format!("blocked: {}", t.blocked.join("; ")),
     };
-    let _ = writeln!(w, "  {} {:<width$}  {}", style.apply_to(t.action.symbol()), title(t), style.apply_to(what));
+    let _ = writeln!(
+        w,
+        "  {} {:<width$}  {}",
+        style.apply_to(t.action.symbol()),
+        title(t),
+        style.apply_to(what)
+    );
     if t.action == Action::Blocked {
         return;
     }
@@ -120,18 +164,37 @@ fn topic(w: &mut String, t: &TopicChange, width: usize, theme: &Theme) {
     for c in &t.config {
         let key = format!("config.{}", c.key);
         match (&c.before, t.exists_on_target) {
-            (Some(before), true) => rows.push(("~", key, format!("\"{before}\" -> \"{}\"", c.after))),
+            (Some(before), true) => {
+                rows.push(("~", key, format!("\"{before}\" -> \"{}\"", c.after)))
+            }
             _ => rows.push(("+", key, format!("\"{}\"", c.after))),
         }
     }
     let key_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
     for (symbol, key, value) in rows {
-        let s = if symbol == "+" { &theme.create } else { &theme.update };
-        let _ = writeln!(w, "      {} {key:<key_width$} = {value}", s.apply_to(symbol));
+        let s = if symbol == "+" {
+            &theme.create
+        } else {
+            &theme.update
+        };
+        let _ = writeln!(
+            w,
+            "      {} {key:<key_width$} = {value}",
+            s.apply_to(symbol)
+        );
     }
     for n in &t.not_carried {
-        let value = n.value.as_deref().map_or("(sensitive)".to_string(), |v| format!("\"{v}\""));
-        let _ = writeln!(w, "      {}", theme.note.apply_to(format!("# not carried: {} = {value} ({})", n.key, n.reason)));
+        let value = n
+            .value
+            .as_deref()
+            .map_or("(sensitive)".to_string(), |v| format!("\"{v}\""));
+        let _ = writeln!(
+            w,
+            "      {}",
+            theme
+                .note
+                .apply_to(format!("# not carried: {} = {value} ({})", n.key, n.reason))
+        );
     }
     for n in &t.notes {
         let _ = writeln!(w, "      {}", theme.note.apply_to(format!("# {n}")));
@@ -139,9 +202,16 @@ fn topic(w: &mut String, t: &TopicChange, width: usize, theme: &Theme) {
 }
 
 fn group(w: &mut String, g: &GroupMove, width: usize) {
-    let members = if g.source_members == 0 { g.source_state.clone() } else { format!("{}, {}", g.source_state, count(g.source_members, "member")) };
+    let members = if g.source_members == 0 {
+        g.source_state.clone()
+    } else {
+        format!("{}, {}", g.source_state, count(g.source_members, "member"))
+    };
     let on_target = match &g.target_state {
-        Some(state) => format!(", on target: {state} with {}", count(g.target_members, "member")),
+        Some(state) => format!(
+            ", on target: {state} with {}",
+            count(g.target_members, "member")
+        ),
         None => String::new(),
     };
     let _ = writeln!(
@@ -165,8 +235,15 @@ fn step(s: &Step) -> String {
             }
             format!("{} on target", parts.join(", "))
         }
-        Step::CopyData { topics, start_from, volume } => {
-            let bytes = volume.bytes.map(|b| format!(", {}", bytes(b))).unwrap_or_default();
+        Step::CopyData {
+            topics,
+            start_from,
+            volume,
+        } => {
+            let bytes = volume
+                .bytes
+                .map(|b| format!(", {}", bytes(b)))
+                .unwrap_or_default();
             format!(
                 "copy {} {} ({}, {}{bytes})",
                 count(topics.len(), "topic"),
@@ -177,10 +254,18 @@ fn step(s: &Step) -> String {
         }
         Step::WaitReplicationCaughtUp { .. } => "wait until replication lag is 0".to_string(),
         Step::RunHook { hook, declared } => {
-            if *declared { format!("run hook {hook}") } else { format!("run hook {hook} (not declared: apply will stop here)") }
+            if *declared {
+                format!("run hook {hook}")
+            } else {
+                format!("run hook {hook} (not declared: apply will stop here)")
+            }
         }
         Step::TranslateOffsets { groups, partitions } => {
-            format!("translate and commit offsets for {} ({})", count(groups.len(), "group"), count(*partitions, "partition"))
+            format!(
+                "translate and commit offsets for {} ({})",
+                count(groups.len(), "group"),
+                count(*partitions, "partition")
+            )
         }
         Step::CommitStartOffsets { groups, partitions } => format!(
             "commit offsets at the start of every target partition for {} ({}), so the backlog is not skipped",
@@ -197,10 +282,18 @@ fn step(s: &Step) -> String {
             }
         ),
         Step::WaitGroupsDrained { groups } => {
-            format!("wait until {} drained the source (lag 0, stable)", group_names(groups) + if groups.len() == 1 { " has" } else { " have" })
+            format!(
+                "wait until {} drained the source (lag 0, stable)",
+                group_names(groups) + if groups.len() == 1 { " has" } else { " have" }
+            )
         }
-        Step::DrainReplication { .. } => "wait until the source tail is copied, then stop replication".to_string(),
-        Step::Verify { partitions, .. } => format!("verify record counts and checksums per partition ({})", count(*partitions, "partition")),
+        Step::DrainReplication { .. } => {
+            "wait until the source tail is copied, then stop replication".to_string()
+        }
+        Step::Verify { partitions, .. } => format!(
+            "verify record counts and checksums per partition ({})",
+            count(*partitions, "partition")
+        ),
     }
 }
 
@@ -218,7 +311,11 @@ fn from(start: StartFrom) -> String {
 
 fn group_names(groups: &[String]) -> String {
     let names: Vec<&str> = groups.iter().map(String::as_str).collect();
-    format!("{} {}", if groups.len() == 1 { "group" } else { "groups" }, self::names(&names, 3))
+    format!(
+        "{} {}",
+        if groups.len() == 1 { "group" } else { "groups" },
+        self::names(&names, 3)
+    )
 }
 
 /// "a, b, c and 4 more".
@@ -246,5 +343,9 @@ fn bytes(b: u64) -> String {
         v /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
 }

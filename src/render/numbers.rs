@@ -17,7 +17,12 @@ pub fn thousands(n: u64) -> String {
 mod tests {
     #[test]
     fn groups_digits_by_three() {
-        for (n, want) in [(0, "0"), (999, "999"), (1000, "1,000"), (1204331, "1,204,331")] {
+        for (n, want) in [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (1204331, "1,204,331"),
+        ] {
             assert_eq!(super::thousands(n), want);
         }
     }

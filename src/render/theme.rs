@@ -14,7 +14,13 @@ pub struct Theme {
 
 impl Theme {
     pub fn new(colors: bool) -> Theme {
-        let s = |f: fn(Style) -> Style| if colors { f(Style::new().force_styling(true)) } else { Style::new().force_styling(false) };
+        let s = |f: fn(Style) -> Style| {
+            if colors {
+                f(Style::new().force_styling(true))
+            } else {
+                Style::new().force_styling(false)
+            }
+        };
         Theme {
             create: s(|s| s.green()),
             update: s(|s| s.yellow()),
