@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    ClusterError, ClusterMetadata, GroupListing, OffsetSpec, PartitionOffsets, Support, TopicConfig,
+    ClusterError, ClusterMetadata, GroupActivity, GroupListing, NewTopicSpec, OffsetSpec,
+    PartitionOffsets, Support, TopicConfig, TopicResult,
 };
 
 /// Every method is one batched round of requests, never one request per topic.
@@ -38,4 +39,43 @@ pub trait ClusterAccess {
     /// Whether the broker accepts adding partitions to this topic, asked with a validate-only
     /// CreatePartitions so nothing changes.
     fn can_add_partitions(&self, topic: &str, total: i32) -> Result<Support, ClusterError>;
+
+    // Writes. Each is idempotent when repeated with the same arguments, so an interrupted apply
+    // can simply run its step again.
+
+    /// Creates these topics in one CreateTopics request, then waits (at most the timeout,
+    /// polling metadata of just these topics) until metadata shows every created topic with
+    /// all its partitions, each with a leader. One result per topic, in the given order; a
+    /// topic that exists already is [`TopicResult::AlreadyExists`], not an error. Any other
+    /// refusal fails the call, naming the refused topics and those created by the same request;
+    /// so does a request that failed as a whole or created topics that do not show up in time.
+    fn create_topics(&self, topics: &[NewTopicSpec]) -> Result<Vec<TopicResult>, ClusterError>;
+
+    /// Sets the given config keys of these topics, all in one IncrementalAlterConfigs request
+    /// (SET operations only: keys not listed keep their values). A topic the broker refused
+    /// fails the call with an error naming the topic and the keys (the other topics may have
+    /// been changed).
+    fn alter_topic_configs(
+        &self,
+        changes: &BTreeMap<String, BTreeMap<String, String>>,
+    ) -> Result<(), ClusterError>;
+
+    /// Raises these topics to the given partition totals in one CreatePartitions request,
+    /// then waits (at most the timeout) until metadata shows the new partitions. A broker
+    /// without CreatePartitions gives [`ClusterError::Unsupported`].
+    fn add_partitions(&self, topic_totals: &BTreeMap<String, i32>) -> Result<(), ClusterError>;
+
+    /// Commits these offsets for `group` outside any group generation (what a consumer that
+    /// never subscribed does). A group with live members refuses that:
+    /// [`ClusterError::GroupActive`]. Any partition the broker refused fails the call, naming
+    /// the partitions.
+    fn commit_group_offsets(
+        &self,
+        group: &str,
+        offsets: &PartitionOffsets,
+    ) -> Result<(), ClusterError>;
+
+    /// How many members `group` has right now (one DescribeGroups request), or
+    /// [`GroupActivity::Unknown`] when the broker would not describe it.
+    fn group_activity(&self, group: &str) -> Result<GroupActivity, ClusterError>;
 }

@@ -36,6 +36,16 @@ pub enum ClusterError {
         seconds: u64,
     },
 
+    /// A commit outside any group generation was refused because the group has members.
+    #[error(
+        "group {group} has active members on the {role} cluster; stop them before ferry commits offsets (the broker answered: {detail})"
+    )]
+    GroupActive {
+        role: String,
+        group: String,
+        detail: String,
+    },
+
     #[error("{operation} on the {role} cluster failed: {detail}")]
     Kafka {
         role: String,

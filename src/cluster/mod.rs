@@ -1,15 +1,18 @@
 //! Cluster access: the one interface every Kafka call sits behind, its domain types, and the
 //! rdkafka implementation.
 
+mod alter_configs_ffi;
 mod client_config;
 mod cluster_access;
 mod cluster_error;
+mod commit_offsets_ffi;
 mod context;
 mod describe_configs_ffi;
 mod group_offsets_ffi;
 mod list_groups_ffi;
 mod native;
 mod rdkafka_cluster;
+mod topic_admin_ffi;
 mod types;
 
 pub use client_config::{client_config, redacted};
@@ -17,6 +20,10 @@ pub use cluster_access::ClusterAccess;
 pub use cluster_error::ClusterError;
 pub use rdkafka_cluster::RdKafkaCluster;
 pub use types::{
-    BrokerInfo, ClusterMetadata, ConfigValue, GroupListing, OffsetSpec, PartitionMetadata,
-    PartitionOffsets, Support, TopicConfig, TopicMetadata,
+    BrokerInfo, ClusterMetadata, ConfigValue, GroupActivity, GroupListing, NewTopicSpec,
+    OffsetSpec, PartitionMetadata, PartitionOffsets, Support, TopicConfig, TopicMetadata,
+    TopicResult,
 };
+
+#[cfg(test)]
+mod group_active_tests;

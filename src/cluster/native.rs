@@ -156,6 +156,24 @@ impl<'a> AdminOptions<'a> {
         }
     }
 
+    /// How long the broker may take to carry the operation out (CreateTopics,
+    /// CreatePartitions) before it answers; without it the broker answers as soon as it has
+    /// started the operation.
+    pub fn with_operation_timeout(self, timeout: Duration) -> Self {
+        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        let mut errstr = [0 as std::ffi::c_char; 256];
+        // SAFETY: options valid; a failure (out of range) leaves the default of 0 in force.
+        unsafe {
+            rd::rd_kafka_AdminOptions_set_operation_timeout(
+                self.ptr(),
+                ms,
+                errstr.as_mut_ptr(),
+                errstr.len(),
+            );
+        }
+        self
+    }
+
     pub fn ptr(&self) -> *mut rd::rd_kafka_AdminOptions_t {
         self.ptr.as_ptr()
     }
@@ -240,6 +258,56 @@ impl AdminFailure {
         AdminFailure {
             code: RDKafkaErrorCode::OperationTimedOut,
             message: "no result before the deadline".into(),
+        }
+    }
+}
+
+impl AdminFailure {
+    /// Reads and destroys an error object librdkafka handed over (`NULL`: no error).
+    ///
+    /// # Safety
+    /// `error` is null or an error object owned by the caller.
+    pub unsafe fn take(error: *mut rd::rd_kafka_error_t) -> Option<AdminFailure> {
+        if error.is_null() {
+            return None;
+        }
+        // SAFETY: guaranteed by the caller; the string is copied before the error is freed.
+        unsafe {
+            let failure = AdminFailure {
+                code: rd::rd_kafka_error_code(error).into(),
+                message: cstr(rd::rd_kafka_error_string(error)),
+            };
+            rd::rd_kafka_error_destroy(error);
+            Some(failure)
+        }
+    }
+
+    /// A failure of one resource of an answer: its code and the broker's message (the code's
+    /// description when the broker sent none).
+    ///
+    /// # Safety
+    /// `message` is null or points to a NUL-terminated string.
+    pub unsafe fn of_resource(
+        code: rd::rd_kafka_resp_err_t,
+        message: *const std::ffi::c_char,
+    ) -> Option<AdminFailure> {
+        if code == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            return None;
+        }
+        let code: RDKafkaErrorCode = code.into();
+        // SAFETY: guaranteed by the caller.
+        let mut message = unsafe { cstr(message) };
+        if message.is_empty() {
+            message = code.to_string();
+        }
+        Some(AdminFailure { code, message })
+    }
+
+    /// A request that could not be built (a name with a NUL byte, a count out of range).
+    pub fn invalid(message: String) -> AdminFailure {
+        AdminFailure {
+            code: RDKafkaErrorCode::InvalidArgument,
+            message,
         }
     }
 }

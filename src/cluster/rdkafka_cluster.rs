@@ -17,15 +17,21 @@ use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+use super::alter_configs_ffi::set_topic_configs;
 use super::client_config::{client_config, redacted};
+use super::commit_offsets_ffi::commit_offsets;
 use super::context::{ClientKind, ClusterContext, Recorder};
 use super::describe_configs_ffi::describe_topic_configs;
 use super::group_offsets_ffi::list_consumer_group_offsets;
 use super::list_groups_ffi::{describe_consumer_groups, list_consumer_groups};
 use super::native::{self, AdminFailure, Queue};
+use super::topic_admin_ffi::{
+    DescribedTopics, create_partitions, create_topics, describe_topics, partition_requests,
+};
 use super::{
-    BrokerInfo, ClusterAccess, ClusterError, ClusterMetadata, ConfigValue, GroupListing,
-    OffsetSpec, PartitionMetadata, PartitionOffsets, Support, TopicConfig, TopicMetadata,
+    BrokerInfo, ClusterAccess, ClusterError, ClusterMetadata, ConfigValue, GroupActivity,
+    GroupListing, NewTopicSpec, OffsetSpec, PartitionMetadata, PartitionOffsets, Support,
+    TopicConfig, TopicMetadata, TopicResult,
 };
 use crate::config::ClusterSettings;
 
@@ -52,6 +58,8 @@ pub struct RdKafkaCluster {
     consumer: Arc<BaseConsumer<ClusterContext>>,
     recorder: Arc<Recorder>,
     events: Option<EventThread>,
+    /// The clients' settings, for the short-lived group consumers that commit offsets.
+    config: ClientConfig,
 }
 
 /// Partitions per ListOffsets call (see `offsets`).
@@ -129,6 +137,7 @@ impl RdKafkaCluster {
             consumer,
             recorder,
             events: Some(events),
+            config: cfg,
         };
         cluster.wait_until_reachable()?;
         Ok(cluster)
@@ -285,6 +294,97 @@ impl RdKafkaCluster {
             }
         }
         Ok(result)
+    }
+
+    /// Polls metadata of just the `expected` topics (name -> partition count; `None`: any) until
+    /// each shows that many partitions, every one with a leader, or the cluster's timeout
+    /// passes. `operation` names what is being waited for in a timeout error.
+    fn wait_for_partitions(
+        &self,
+        expected: &BTreeMap<String, Option<usize>>,
+        operation: &str,
+    ) -> Result<(), ClusterError> {
+        let started = Instant::now();
+        let deadline = started + self.timeout;
+        let mut missing: Vec<String> = expected.keys().cloned().collect();
+        let mut pause = Duration::from_millis(10);
+        let timed_out = |missing: &[String]| ClusterError::Timeout {
+            role: self.role.clone(),
+            operation: format!("{operation} (metadata still lacks {})", missing.join(", ")),
+            seconds: self.timeout.as_secs(),
+        };
+        while !missing.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(timed_out(&missing));
+            }
+            let described = match describe_topics(self.admin.inner(), &missing, left) {
+                Ok(described) => described,
+                Err(f) if f.code == RDKafkaErrorCode::OperationTimedOut => {
+                    return Err(timed_out(&missing));
+                }
+                Err(f) => return Err(self.admin_error("Metadata", f, started)),
+            };
+            let lacking =
+                lacking_partitions(expected, &missing, described).map_err(|(topic, f)| {
+                    let detail = format!("topic {topic}: {}", f.message);
+                    self.error("Metadata", f.code, detail, started)
+                })?;
+            tracing::debug!(role = %self.role, ?lacking, "waiting for partitions in metadata");
+            missing = lacking.into_keys().collect();
+            if !missing.is_empty() {
+                // Metadata usually catches up within milliseconds; back off up to 200 ms so a
+                // slow cluster is not flooded with requests.
+                thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+        }
+        Ok(())
+    }
+
+    /// A consumer in `group` that never subscribes, for committing its offsets.
+    fn group_consumer(&self, group: &str) -> Result<BaseConsumer<ClusterContext>, ClusterError> {
+        let mut cfg = self.config.clone();
+        cfg.set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            // Nobody polls this consumer's queue: no statistics piling up in it.
+            .set("statistics.interval.ms", "0");
+        cfg.create_with_context(ClusterContext {
+            role: self.role.clone(),
+            client: ClientKind::Consumer,
+            recorder: self.recorder.clone(),
+        })
+        .map_err(|e| ClusterError::Kafka {
+            role: self.role.clone(),
+            operation: format!("creating a consumer of group {group}"),
+            detail: e.to_string(),
+        })
+    }
+
+    /// The error for a commit of `group`'s offsets that failed with `code`: a group with
+    /// members refuses commits from outside its generation.
+    fn commit_error(
+        &self,
+        group: &str,
+        code: RDKafkaErrorCode,
+        detail: String,
+        started: Instant,
+    ) -> ClusterError {
+        if refused_for_active_members(code) {
+            ClusterError::GroupActive {
+                role: self.role.clone(),
+                group: group.to_string(),
+                detail,
+            }
+        } else {
+            self.error(
+                "OffsetCommit",
+                code,
+                format!("group {group}: {detail}"),
+                started,
+            )
+        }
     }
 }
 
@@ -555,6 +655,190 @@ impl ClusterAccess for RdKafkaCluster {
             code => Err(self.error(operation, code, format!("topic {topic}: {code}"), started)),
         }
     }
+
+    fn create_topics(&self, topics: &[NewTopicSpec]) -> Result<Vec<TopicResult>, ClusterError> {
+        let operation = "CreateTopics";
+        let started = Instant::now();
+        if topics.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for spec in topics {
+            if !names.insert(spec.name.as_str()) {
+                let detail = format!("topic {} is listed twice", spec.name);
+                let code = RDKafkaErrorCode::InvalidArgument;
+                return Err(self.error(operation, code, detail, started));
+            }
+        }
+        let answers = create_topics(self.admin.inner(), topics, self.timeout)
+            .map_err(|f| self.admin_error(operation, f, started))?;
+        let mut answers: BTreeMap<String, Result<(), AdminFailure>> = answers.into_iter().collect();
+        let mut results = Vec::with_capacity(topics.len());
+        let mut refused = Vec::new();
+        for spec in topics {
+            let name = spec.name.clone();
+            match answers.remove(&spec.name) {
+                Some(Ok(())) => results.push(TopicResult::Created(name)),
+                Some(Err(f)) if f.code == RDKafkaErrorCode::TopicAlreadyExists => {
+                    results.push(TopicResult::AlreadyExists(name));
+                }
+                Some(Err(f)) => refused.push((name, f)),
+                None => refused.push((
+                    name,
+                    AdminFailure {
+                        code: RDKafkaErrorCode::Fail,
+                        message: "the broker's answer does not mention it".into(),
+                    },
+                )),
+            }
+        }
+        let created: BTreeMap<String, Option<usize>> = topics
+            .iter()
+            .filter(|spec| results.contains(&TopicResult::Created(spec.name.clone())))
+            .map(|spec| (spec.name.clone(), usize::try_from(spec.partitions).ok()))
+            .collect();
+        if let Some((_, first)) = refused.first() {
+            let mut detail = refused
+                .iter()
+                .map(|(topic, f)| format!("topic {topic}: {}", f.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            if !created.is_empty() {
+                let names: Vec<&str> = created.keys().map(String::as_str).collect();
+                detail.push_str(&format!(
+                    " (created by the same request: {})",
+                    names.join(", ")
+                ));
+            }
+            return Err(self.error(operation, first.code, detail, started));
+        }
+        self.wait_for_partitions(&created, "Metadata of the created topics")?;
+        Ok(results)
+    }
+
+    fn alter_topic_configs(
+        &self,
+        changes: &BTreeMap<String, BTreeMap<String, String>>,
+    ) -> Result<(), ClusterError> {
+        let operation = "IncrementalAlterConfigs";
+        let started = Instant::now();
+        let answers = set_topic_configs(self.admin.inner(), changes, self.timeout)
+            .map_err(|f| self.admin_error(operation, f, started))?;
+        let refused: Vec<(String, AdminFailure)> = answers
+            .into_iter()
+            .filter_map(|(topic, answer)| answer.err().map(|f| (topic, f)))
+            .collect();
+        let Some((_, first)) = refused.first() else {
+            return Ok(());
+        };
+        let detail = config_refusals(changes, &refused);
+        Err(self.error(operation, first.code, detail, started))
+    }
+
+    fn add_partitions(&self, topic_totals: &BTreeMap<String, i32>) -> Result<(), ClusterError> {
+        let operation = "adding partitions (CreatePartitions)";
+        let started = Instant::now();
+        let requests = partition_requests(topic_totals)
+            .map_err(|f| self.admin_error(operation, f, started))?;
+        if requests.is_empty() {
+            return Ok(());
+        }
+        let answers = create_partitions(self.admin.inner(), &requests, self.timeout)
+            .map_err(|f| self.admin_error(operation, f, started))?;
+        let refused: Vec<(String, AdminFailure)> = answers
+            .into_iter()
+            .filter_map(|(topic, answer)| answer.err().map(|f| (topic, f)))
+            .collect();
+        if let Some((_, first)) = refused.first() {
+            let detail = refused
+                .iter()
+                .map(|(topic, f)| format!("topic {topic}: {}", f.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(self.error(operation, first.code, detail, started));
+        }
+        let expected = requests
+            .iter()
+            .map(|&(topic, total)| (topic.to_string(), Some(total)))
+            .collect();
+        self.wait_for_partitions(&expected, "Metadata of the added partitions")
+    }
+
+    fn commit_group_offsets(
+        &self,
+        group: &str,
+        offsets: &PartitionOffsets,
+    ) -> Result<(), ClusterError> {
+        let started = Instant::now();
+        if offsets.values().all(BTreeMap::is_empty) {
+            return Ok(());
+        }
+        let consumer = self.group_consumer(group)?;
+        let refused = commit_offsets(&consumer, offsets, self.timeout)
+            .map_err(|f| self.commit_error(group, f.code, f.message, started))?;
+        let Some((_, _, first)) = refused.first() else {
+            return Ok(());
+        };
+        let code = first.code;
+        let detail = refused
+            .iter()
+            .map(|(topic, partition, f)| format!("{topic}[{partition}]: {}", f.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(self.commit_error(group, code, detail, started))
+    }
+
+    /// Describes the group (one DescribeGroups request). A broker that drops the connection
+    /// on DescribeGroups (tansu 0.6.0 does) or does not support it gives
+    /// [`GroupActivity::Unknown`], not an error.
+    fn group_activity(&self, group: &str) -> Result<GroupActivity, ClusterError> {
+        let operation = "DescribeGroups";
+        let started = Instant::now();
+        let groups = [group.to_string()];
+        let unknown = |f: &AdminFailure| GroupActivity::Unknown {
+            reason: if f.code == RDKafkaErrorCode::BrokerTransportFailure {
+                format!(
+                    "the {} cluster dropped the connection when asked to describe group {group} \
+                     ({})",
+                    self.role, f.message
+                )
+            } else {
+                format!(
+                    "the {} cluster cannot describe group {group} ({})",
+                    self.role, f.message
+                )
+            },
+        };
+        let answer = match describe_consumer_groups(self.consumer.client(), &groups, self.timeout) {
+            Ok(mut described) => described.pop().unwrap_or_else(|| {
+                Err(AdminFailure {
+                    code: RDKafkaErrorCode::Fail,
+                    message: format!("no description of group {group} in the answer"),
+                })
+            }),
+            Err(f) => Err(f),
+        };
+        match answer {
+            Ok((state, members)) => {
+                tracing::debug!(role = %self.role, group, state, members, "described group");
+                Ok(GroupActivity::Members(members))
+            }
+            // DescribeGroups v6 (Kafka 4) and tansu answer this for a group that does not
+            // exist; older brokers describe it as Dead with no members.
+            Err(f) if f.code == RDKafkaErrorCode::GroupIdNotFound => Ok(GroupActivity::Members(0)),
+            Err(f) if undescribable(f.code) => {
+                tracing::debug!(role = %self.role, group, failure = ?f, "group not described");
+                Ok(unknown(&f))
+            }
+            Err(f) => {
+                let failure = AdminFailure {
+                    message: format!("group {group}: {}", f.message),
+                    ..f
+                };
+                Err(self.admin_error(operation, failure, started))
+            }
+        }
+    }
 }
 
 impl Drop for RdKafkaCluster {
@@ -596,6 +880,88 @@ fn split_answer(
         .set_all_offsets(Offset::End)
         .map_err(|e| e.to_string())?;
     Ok((offsets, past_the_end))
+}
+
+/// Of the `missing` topics, those whose description does not yet show the `expected`
+/// partitions (with leaders), each with what it lacks. `Err` for a topic the broker will not
+/// describe for a reason other than not knowing it yet.
+fn lacking_partitions(
+    expected: &BTreeMap<String, Option<usize>>,
+    missing: &[String],
+    described: DescribedTopics,
+) -> Result<BTreeMap<String, String>, (String, AdminFailure)> {
+    use RDKafkaErrorCode as C;
+    let mut described: BTreeMap<String, _> = described.into_iter().collect();
+    let mut lacking = BTreeMap::new();
+    for topic in missing {
+        let want = expected.get(topic).copied().flatten();
+        let why = match described.remove(topic) {
+            None => Some("not described yet".to_string()),
+            Some(Err(f))
+                if matches!(
+                    f.code,
+                    C::UnknownTopicOrPartition | C::UnknownTopic | C::LeaderNotAvailable
+                ) =>
+            {
+                Some(format!("not known yet ({})", f.code))
+            }
+            Some(Err(f)) => return Err((topic.clone(), f)),
+            Some(Ok(partitions)) => {
+                let led = partitions.iter().filter(|(_, leader)| *leader >= 0).count();
+                match want {
+                    Some(want) if led < want => Some(format!("{led} of {want} partitions")),
+                    None if partitions.is_empty() || led < partitions.len() => {
+                        Some(format!("{led} of {} partitions", partitions.len()))
+                    }
+                    _ => None,
+                }
+            }
+        };
+        if let Some(why) = why {
+            lacking.insert(topic.clone(), why);
+        }
+    }
+    Ok(lacking)
+}
+
+/// What the broker refused of an IncrementalAlterConfigs request: each refused topic with the
+/// keys ferry tried to set on it and the broker's reason.
+fn config_refusals(
+    changes: &BTreeMap<String, BTreeMap<String, String>>,
+    refused: &[(String, AdminFailure)],
+) -> String {
+    refused
+        .iter()
+        .map(|(topic, f)| {
+            let keys: Vec<&str> = changes
+                .get(topic)
+                .map(|keys| keys.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            format!("topic {topic} (setting {}): {}", keys.join(", "), f.message)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Codes a broker answers a commit from outside the group's generation with while the group
+/// has members: UNKNOWN_MEMBER_ID (a stable group), REBALANCE_IN_PROGRESS (a group assigning
+/// partitions), ILLEGAL_GENERATION.
+fn refused_for_active_members(code: RDKafkaErrorCode) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        code,
+        C::UnknownMemberId | C::RebalanceInProgress | C::IllegalGeneration
+    )
+}
+
+/// DescribeGroups failures that mean "this broker cannot tell", not "something is wrong": a
+/// dropped connection (tansu 0.6.0) or an unsupported request.
+fn undescribable(code: RDKafkaErrorCode) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        code,
+        C::BrokerTransportFailure | C::UnsupportedVersion | C::UnsupportedFeature
+    )
 }
 
 /// The librdkafka error code inside `error` (rdkafka's own `rdkafka_error_code` has none for
@@ -761,6 +1127,107 @@ mod tests {
 
         // Earliest/latest lookups never answer "end".
         assert!(split_answer(&answer, false).unwrap_err().contains("t[1]"));
+    }
+
+    fn failure(code: RDKafkaErrorCode) -> AdminFailure {
+        AdminFailure {
+            code,
+            message: code.to_string(),
+        }
+    }
+
+    /// The metadata wait after CreateTopics/CreatePartitions: a topic counts once it shows the
+    /// expected partitions, every one with a leader; "not known yet" keeps waiting, other
+    /// refusals end the wait.
+    #[test]
+    fn lacking_partitions_waits_for_every_partition_with_a_leader() {
+        use RDKafkaErrorCode as C;
+        let expected = BTreeMap::from([
+            ("done".to_string(), Some(2)),
+            ("growing".to_string(), Some(4)),
+            ("leaderless".to_string(), Some(2)),
+            ("unknown".to_string(), Some(1)),
+            ("any".to_string(), None),
+            ("unanswered".to_string(), Some(1)),
+        ]);
+        let missing: Vec<String> = expected.keys().cloned().collect();
+        let described = vec![
+            ("done".to_string(), Ok(vec![(0, 1), (1, 1)])),
+            ("growing".to_string(), Ok(vec![(0, 1), (1, 1)])),
+            ("leaderless".to_string(), Ok(vec![(0, 1), (1, -1)])),
+            (
+                "unknown".to_string(),
+                Err(failure(C::UnknownTopicOrPartition)),
+            ),
+            ("any".to_string(), Ok(vec![(0, 1)])),
+        ];
+        let lacking = lacking_partitions(&expected, &missing, described).unwrap();
+        assert_eq!(
+            lacking.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["growing", "leaderless", "unanswered", "unknown"]
+        );
+        assert_eq!(lacking["growing"], "2 of 4 partitions");
+        assert_eq!(lacking["leaderless"], "1 of 2 partitions");
+
+        let refused = vec![(
+            "done".to_string(),
+            Err(failure(C::TopicAuthorizationFailed)),
+        )];
+        let (topic, f) = lacking_partitions(&expected, &["done".to_string()], refused).unwrap_err();
+        assert_eq!(
+            (topic.as_str(), f.code),
+            ("done", C::TopicAuthorizationFailed)
+        );
+    }
+
+    /// tansu 0.6.0 accepts IncrementalAlterConfigs for any topic (even unknown ones) and any
+    /// value, so the refusal message is only testable here.
+    #[test]
+    fn config_refusals_name_the_topic_and_keys() {
+        let changes = BTreeMap::from([
+            (
+                "orders".to_string(),
+                BTreeMap::from([
+                    ("retention.ms".to_string(), "abc".to_string()),
+                    ("cleanup.policy".to_string(), "delete".to_string()),
+                ]),
+            ),
+            ("ok".to_string(), BTreeMap::new()),
+        ]);
+        let refused = [(
+            "orders".to_string(),
+            AdminFailure {
+                code: RDKafkaErrorCode::InvalidConfig,
+                message: "Invalid value abc for configuration retention.ms".to_string(),
+            },
+        )];
+        assert_eq!(
+            config_refusals(&changes, &refused),
+            "topic orders (setting cleanup.policy, retention.ms): Invalid value abc for \
+             configuration retention.ms"
+        );
+    }
+
+    /// Kafka's answers to a commit from outside the generation of a group with members.
+    #[test]
+    fn commits_refused_for_active_members_are_recognised() {
+        use RDKafkaErrorCode as C;
+        for code in [
+            C::UnknownMemberId,
+            C::RebalanceInProgress,
+            C::IllegalGeneration,
+        ] {
+            assert!(refused_for_active_members(code), "{code:?}");
+        }
+        for code in [
+            C::GroupAuthorizationFailed,
+            C::UnknownTopicOrPartition,
+            C::OperationTimedOut,
+        ] {
+            assert!(!refused_for_active_members(code), "{code:?}");
+        }
+        assert!(undescribable(C::BrokerTransportFailure));
+        assert!(!undescribable(C::GroupAuthorizationFailed));
     }
 
     #[test]

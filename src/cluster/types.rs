@@ -84,3 +84,44 @@ pub enum Support {
     Supported,
     Unsupported { reason: String },
 }
+
+/// A topic to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTopicSpec {
+    pub name: String,
+    /// Partition count; -1 lets the broker pick its default.
+    pub partitions: i32,
+    /// Replicas per partition; -1 lets the broker pick its default.
+    pub replication_factor: i32,
+    /// Topic configs set at creation.
+    pub config: BTreeMap<String, String>,
+}
+
+/// What creating one topic came to. A topic the broker refused for any other reason fails the
+/// whole call instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TopicResult {
+    /// Created, and metadata shows it with all its partitions.
+    Created(String),
+    /// The broker answered TOPIC_ALREADY_EXISTS; whether the existing topic is as declared is
+    /// for the caller to check.
+    AlreadyExists(String),
+}
+
+impl TopicResult {
+    pub fn name(&self) -> &str {
+        match self {
+            TopicResult::Created(name) | TopicResult::AlreadyExists(name) => name,
+        }
+    }
+}
+
+/// Whether a consumer group has live members, as far as the broker lets ferry see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GroupActivity {
+    /// Members in the group right now (0: nobody consumes).
+    Members(usize),
+    /// The broker would not describe the group (tansu 0.6.0 drops the connection on
+    /// DescribeGroups); watch its committed offsets instead.
+    Unknown { reason: String },
+}
