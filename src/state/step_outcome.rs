@@ -1,0 +1,36 @@
+//! What a step did, as recorded in the state file. Names and numbers only: never secrets.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::PartitionOffsets;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StepOutcome {
+    /// Topic metadata on the target (target topic names).
+    TopicsApplied {
+        created: Vec<String>,
+        updated: Vec<String>,
+        /// topic -> key -> value that ferry set.
+        configs_set: BTreeMap<String, BTreeMap<String, String>>,
+        /// Topics that already existed exactly as declared: they count as created.
+        already_as_declared: Vec<String>,
+    },
+    /// Offsets committed on the target: group -> topic -> partition -> offset.
+    OffsetsCommitted {
+        groups: BTreeMap<String, PartitionOffsets>,
+    },
+    /// A client-switch hook ran.
+    HookRan {
+        hook: String,
+        /// None when the hook was killed (timeout, signal).
+        exit_code: Option<i32>,
+        /// Where its output was kept.
+        log_file: String,
+        seconds: f64,
+    },
+    /// A wait condition held.
+    ConditionMet { condition: String, seconds: f64 },
+}
