@@ -43,6 +43,50 @@ pub enum Command {
     Validate,
     /// Read both clusters and print the ordered migration.
     Plan(PlanArgs),
+    /// Carry out the migration (or a plan saved with `plan --out`), recording every step.
+    Apply(ApplyArgs),
+    /// Progress of the migration from the state file, with live lag where reachable.
+    Status(ConnectArgs),
+    /// Remove a lock left by an apply that is gone.
+    ForceUnlock {
+        /// The lock id the lock error printed.
+        id: String,
+    },
+    /// Inspect the state file.
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// One line per recorded step.
+    List,
+    /// The whole state file as JSON.
+    Show,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// How long to wait for each cluster request.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `ferry plan --out FILE`: applied exactly, without asking, if not stale.
+    pub plan_file: Option<PathBuf>,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    /// How long to wait for another apply's lock to be released (0: fail at once).
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub lock_timeout: std::time::Duration,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 #[derive(Debug, Args)]
@@ -55,9 +99,12 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
 
-    /// How long to wait for each cluster request.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
-    pub timeout: std::time::Duration,
+    /// Also save the plan to FILE, for `ferry apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use crate::apply::{ApplyError, HookError};
 use crate::cluster::ClusterError;
 use crate::config::ConfigErrors;
+use crate::state::StateError;
 
 #[derive(Debug, Error)]
 pub enum Error {
@@ -19,6 +21,15 @@ pub enum Error {
 
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+
+    #[error(transparent)]
+    State(#[from] StateError),
+
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+
+    #[error(transparent)]
+    Hook(#[from] HookError),
 
     #[error(
         "the {role} cluster reports id \"{actual}\" but cluster \"{role}\" pins cluster_id = \"{pinned}\". ferry refuses to run against another cluster: check bootstrap_servers, or update the pin if the cluster was rebuilt on purpose."

@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: config -> desired model -> snapshot -> diff -> plan -> render or apply.
 
+pub mod apply;
 pub mod cli;
 pub mod cluster;
 pub mod config;
@@ -12,3 +13,4 @@ pub mod platform;
 pub mod render;
 pub mod run;
 pub mod snapshot;
+pub mod state;

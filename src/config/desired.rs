@@ -31,6 +31,12 @@ pub struct Desired {
 pub struct Migration {
     pub name: String,
     pub scheme: Scheme,
+    /// How long a wait condition must hold before apply moves on.
+    #[serde(with = "humantime_serde_compat")]
+    pub settle_period: Duration,
+    /// How long apply waits on one condition before it stops with an error.
+    #[serde(with = "humantime_serde_compat")]
+    pub wait_timeout: Duration,
     pub location: Location,
 }
 

@@ -24,6 +24,8 @@ fn desired(scheme: Scheme, block: Option<TopicBlock>, defaults: TopicDefaults) -
         migration: Migration {
             name: "m".into(),
             scheme,
+            settle_period: Duration::from_secs(1),
+            wait_timeout: Duration::from_secs(10),
             location: Location::default(),
         },
         source: cluster.clone(),

@@ -47,6 +47,7 @@ pub fn build(desired: &Desired, snapshot: &Snapshot, platform: Platform) -> Plan
         unmanaged_target_topics,
         groups,
         steps,
+        completed_steps: 0,
         warnings,
         summary,
         fingerprint: Fingerprint {

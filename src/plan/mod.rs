@@ -4,9 +4,11 @@ mod build;
 mod copy_volume;
 #[allow(clippy::module_inception)]
 mod plan;
+mod saved_plan;
 mod step;
 
 pub use build::build;
 pub use copy_volume::{CopyVolume, copy_volume};
 pub use plan::{ClusterSummary, FORMAT_VERSION, Fingerprint, Plan, Summary};
+pub use saved_plan::{SAVED_PLAN_VERSION, SavedPlan, Staleness};
 pub use step::{GroupsOn, Step};

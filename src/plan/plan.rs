@@ -23,6 +23,9 @@ pub struct Plan {
     pub unmanaged_target_topics: Vec<String>,
     pub groups: Vec<GroupMove>,
     pub steps: Vec<Step>,
+    /// How many leading steps an earlier apply finished (steps run strictly in order).
+    #[serde(default)]
+    pub completed_steps: usize,
     pub warnings: Vec<String>,
     pub summary: Summary,
     pub fingerprint: Fingerprint,
@@ -56,8 +59,17 @@ impl Plan {
         self.topics.iter().filter(move |t| t.action == action)
     }
 
+    /// Continues a migration an earlier apply started: its recorded step sequence, with the
+    /// finished prefix marked. The sequence is fixed at the first apply, so a resumed run does
+    /// the same steps even when a fresh diff would now order fewer.
+    pub fn resume(&mut self, recorded: Vec<Step>, completed: usize) {
+        self.steps = recorded;
+        self.completed_steps = completed.min(self.steps.len());
+        self.summary.steps = self.steps.len();
+    }
+
     /// Whether apply would do anything (the meaning of exit code 2 under --detailed-exitcode).
     pub fn has_changes(&self) -> bool {
-        !self.steps.is_empty() || self.summary.blocked > 0
+        self.steps.len() > self.completed_steps || self.summary.blocked > 0
     }
 }

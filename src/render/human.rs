@@ -77,7 +77,16 @@ pub fn human(plan: &Plan, theme: &Theme) -> String {
     if !plan.steps.is_empty() {
         let _ = writeln!(w, "\nSteps:");
         for (i, s) in plan.steps.iter().enumerate() {
-            let _ = writeln!(w, "  {:>2}. {}", i + 1, step(s));
+            if i < plan.completed_steps {
+                let _ = writeln!(
+                    w,
+                    "  {:>2}. {}",
+                    i + 1,
+                    theme.note.apply_to(format!("{} (done)", describe_step(s)))
+                );
+            } else {
+                let _ = writeln!(w, "  {:>2}. {}", i + 1, describe_step(s));
+            }
         }
     }
     if !plan.warnings.is_empty() {
@@ -87,9 +96,18 @@ pub fn human(plan: &Plan, theme: &Theme) -> String {
         }
     }
     let s = plan.summary;
+    let remaining = if plan.completed_steps > 0 {
+        format!(
+            " ({} done, {} to go)",
+            plan.completed_steps,
+            s.steps - plan.completed_steps
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         w,
-        "\n{} {} to create, {} to change, {} blocked, {}.",
+        "\n{} {} to create, {} to change, {} blocked, {}{remaining}.",
         theme.heading.apply_to("Plan:"),
         s.create,
         s.change,
@@ -223,7 +241,8 @@ fn group(w: &mut String, g: &GroupMove, width: usize) {
     );
 }
 
-fn step(s: &Step) -> String {
+/// One line per step, as the plan and apply's progress say it.
+pub fn describe_step(s: &Step) -> String {
     match s {
         Step::ApplyTopics { create, update } => {
             let mut parts = Vec::new();

@@ -5,7 +5,7 @@ mod json;
 mod numbers;
 mod theme;
 
-pub use human::human;
+pub use human::{describe_step, human};
 pub use json::json;
 pub use numbers::thousands;
 pub use theme::Theme;

@@ -7,6 +7,8 @@ use super::cluster::string_map;
 use crate::config::body::{Cx, Fields, optional};
 use crate::config::{Hook, value};
 
+use super::duration::duration;
+
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Hook> {
@@ -42,28 +44,7 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Hook> {
         .get(cx, "args")
         .map(|ev| cx.convert(&ev, value::string_list));
     let env = f.get(cx, "env").map(|ev| string_map(cx, &ev));
-    let timeout = f.get(cx, "timeout").map(|ev| {
-        let text = cx.convert(&ev, value::string)?;
-        match humantime::parse_duration(&text) {
-            Ok(d) if !d.is_zero() => Some(d),
-            Ok(_) => {
-                cx.errors.push(ev.error("must be longer than zero"));
-                None
-            }
-            Err(e) => {
-                // humantime quotes parts of the text: not for a sensitive value.
-                let why = if ev.sensitive {
-                    String::new()
-                } else {
-                    format!(" ({e})")
-                };
-                cx.errors.push(ev.error(format!(
-                    "not a duration{why}; write it like \"90s\", \"10m\" or \"1h\""
-                )));
-                None
-            }
-        }
-    });
+    let timeout = f.get(cx, "timeout").map(|ev| duration(cx, &ev));
     let mut command = command?;
     command.extend(optional(args)?.unwrap_or_default());
     Some(Hook {

@@ -1,6 +1,7 @@
 //! Top-level blocks: which kinds exist, their labels, and one reader per kind.
 
 pub(crate) mod cluster;
+mod duration;
 pub(crate) mod hook;
 pub(crate) mod migration;
 pub(crate) mod replication;

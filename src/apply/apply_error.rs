@@ -1,0 +1,53 @@
+//! Why an apply stopped, each with what to do next.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ApplyError {
+    #[error(
+        "the plan has {} blocked topic{}: {}. apply changes nothing while any topic is blocked; `ferry plan` says why for each, so fix the configuration or the target first.",
+        .topics.len(), if .topics.len() == 1 { "" } else { "s" }, .topics.join(", ")
+    )]
+    Blocked { topics: Vec<String> },
+
+    #[error(
+        "scheme mirror needs data replication, which this version of ferry does not have yet, so apply stops before changing anything. `ferry plan` shows the whole mirror migration; to migrate now, use scheme dual_consume or single_consume."
+    )]
+    MirrorUnavailable,
+
+    #[error("apply cancelled: only `yes` confirms. Nothing was changed.")]
+    NotConfirmed,
+
+    #[error(
+        "apply needs a confirmation but standard input is not a terminal. Review the migration with `ferry plan`, then run `ferry apply --auto-approve`, or save it with `ferry plan --out FILE` and run `ferry apply FILE`."
+    )]
+    NoTerminal,
+
+    #[error(
+        "the saved plan {} is stale: {}. Nothing was changed. Make a new plan with `ferry plan --out FILE`, review it, and apply that.",
+        .path.display(), .reasons.join("; ")
+    )]
+    StalePlan { path: PathBuf, reasons: Vec<String> },
+
+    #[error("{0}")]
+    SavedPlan(String),
+
+    #[error(
+        "step {step} ({condition}) did not complete within {}: {progress}. The state file records the step as failed; fix the cause and run `ferry apply` again to continue from this step, or raise migration.wait_timeout to wait longer.",
+        humantime::format_duration(*.waited)
+    )]
+    WaitTimedOut {
+        step: usize,
+        condition: String,
+        waited: Duration,
+        progress: String,
+    },
+
+    #[error(
+        "the state file belongs to migration \"{recorded}\", not \"{declared}\". Point the state block at this migration's own file, or remove the old one if that migration is finished."
+    )]
+    OtherMigration { recorded: String, declared: String },
+}
