@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::apply::reporter::StderrReporter;
+use crate::apply::reporter::TerminalReporter;
 use crate::apply::{ApplyError, Executor, group_lags};
 use crate::cli::{ApplyArgs, Cli, Command, ConnectArgs, Format, PlanArgs, StateCommand};
 use crate::cluster::{ClusterAccess, RdKafkaCluster};
@@ -243,7 +243,7 @@ fn apply(
         Some(s) => s,
         None => new_state(desired, &session, &plan),
     };
-    let reporter = StderrReporter;
+    let reporter = TerminalReporter::new();
     let executor = Executor {
         desired,
         source: &session.source,

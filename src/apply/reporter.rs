@@ -102,3 +102,71 @@ impl Reporter for RecordingReporter {
         self.lock().push(format!("progress: {text}"));
     }
 }
+
+/// What the CLI uses: on a terminal, progress rewrites one status line; otherwise a progress line
+/// is printed every `PLAIN_PROGRESS_EVERY`, or sooner (not more than every fifth of it) when its
+/// text changed, so logs stay readable.
+pub struct TerminalReporter {
+    term: console::Term,
+    interactive: bool,
+    last: std::sync::Mutex<(String, Option<std::time::Instant>, bool)>,
+}
+
+/// How often a non-terminal progress line may repeat.
+const PLAIN_PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl TerminalReporter {
+    pub fn new() -> Self {
+        let term = console::Term::stderr();
+        let interactive = term.is_term();
+        TerminalReporter {
+            term,
+            interactive,
+            last: std::sync::Mutex::new((String::new(), None, false)),
+        }
+    }
+
+    /// Ends a rewritten status line before other output.
+    fn settle_status(&self) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if self.interactive && last.2 {
+            let _ = self.term.write_line("");
+            last.2 = false;
+        }
+    }
+}
+
+impl Default for TerminalReporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Reporter for TerminalReporter {
+    fn line(&self, text: &str) {
+        self.settle_status();
+        let _ = self.term.write_line(text);
+    }
+
+    fn hook_output(&self, hook: &str, _stream: Stream, line: &str) {
+        self.settle_status();
+        let _ = self.term.write_line(&format!("[hook {hook}] {line}"));
+    }
+
+    fn progress(&self, text: &str) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if self.interactive {
+            let _ = self.term.clear_line();
+            let _ = self.term.write_str(&format!("  {text}"));
+            last.2 = true;
+            return;
+        }
+        let since = last.1.map(|at| at.elapsed());
+        let due = since.is_none_or(|d| d >= PLAIN_PROGRESS_EVERY);
+        let changed = last.0 != text && since.is_none_or(|d| d >= PLAIN_PROGRESS_EVERY / 5);
+        if due || changed {
+            let _ = self.term.write_line(&format!("  {text}"));
+            *last = (text.to_string(), Some(std::time::Instant::now()), false);
+        }
+    }
+}
