@@ -9,22 +9,18 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ferry::cluster::{ClusterAccess, ClusterError, OffsetSpec, RdKafkaCluster, Support};
-use ferry::config::{ClusterSettings, Location};
+use ferry::config::ClusterSettings;
 use ferry_testbed::{Testbed, seed};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn settings(bootstrap: &str) -> ClusterSettings {
-    ClusterSettings {
-        bootstrap_servers: vec![bootstrap.to_string()],
-        cluster_id: None,
-        sasl: None,
-        tls: None,
-        // Statistics feed request_counts; ferry turns them on only under -v.
-        properties: BTreeMap::from([("statistics.interval.ms".to_string(), "100".to_string())]),
-        ckafka: None,
-        location: Location::default(),
-    }
+    let mut settings = ClusterSettings::plaintext(bootstrap);
+    // Statistics feed request_counts; ferry turns them on only under -v.
+    settings
+        .properties
+        .insert("statistics.interval.ms".to_string(), "100".to_string());
+    settings
 }
 
 fn connect(bootstrap: &str) -> RdKafkaCluster {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use ferry::cluster::{
     ClusterAccess, ClusterError, GroupActivity, NewTopicSpec, RdKafkaCluster, TopicResult,
 };
-use ferry::config::{ClusterSettings, Location};
+use ferry::config::ClusterSettings;
 use ferry_testbed::{Testbed, inspect, seed};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset};
@@ -21,16 +21,12 @@ use rdkafka::{ClientConfig, Offset};
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn settings(bootstrap: &str) -> ClusterSettings {
-    ClusterSettings {
-        bootstrap_servers: vec![bootstrap.to_string()],
-        cluster_id: None,
-        sasl: None,
-        tls: None,
-        // Statistics feed request_counts; ferry turns them on only under -v.
-        properties: BTreeMap::from([("statistics.interval.ms".to_string(), "100".to_string())]),
-        ckafka: None,
-        location: Location::default(),
-    }
+    let mut settings = ClusterSettings::plaintext(bootstrap);
+    // Statistics feed request_counts; ferry turns them on only under -v.
+    settings
+        .properties
+        .insert("statistics.interval.ms".to_string(), "100".to_string());
+    settings
 }
 
 fn connect(bootstrap: &str) -> RdKafkaCluster {

@@ -11,7 +11,7 @@ use rdkafka::bindings as rd;
 use rdkafka::client::{Client, ClientContext};
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::native::{AdminFailure, AdminOptions, Queue, collect_results, cstr};
+use super::native::{AdminFailure, AdminOptions, Queue, cstr, single_result};
 
 /// Topic name and whether the broker applied its changes, in the order of the answer.
 pub(super) type Applied = Vec<(String, Result<(), AdminFailure>)>;
@@ -45,8 +45,7 @@ pub(super) fn set_topic_configs<C: ClientContext>(
             queue.ptr(),
         );
     }
-    let event = collect_results(&queue, 1, deadline).pop().flatten();
-    let event = event.ok_or_else(AdminFailure::timed_out)?;
+    let event = single_result(&queue, deadline)?;
     if let Some((code, message)) = event.error() {
         return Err(AdminFailure { code, message });
     }

@@ -13,7 +13,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::PartitionOffsets;
-use super::native::{AdminFailure, Queue, collect_results, cstr};
+use super::native::{AdminFailure, Queue, cstr, single_result};
 
 /// One partition the broker refused to commit.
 pub(super) type PartitionFailure = (String, i32, AdminFailure);
@@ -47,8 +47,7 @@ pub(super) fn commit_offsets<C: ConsumerContext>(
             message: code.to_string(),
         });
     }
-    let event = collect_results(&queue, 1, deadline).pop().flatten();
-    let event = event.ok_or_else(AdminFailure::timed_out)?;
+    let event = single_result(&queue, deadline)?;
     let mut refused = Vec::new();
     // SAFETY: the list is owned by the event, which outlives the reads; strings are copied.
     unsafe {

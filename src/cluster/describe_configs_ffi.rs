@@ -9,7 +9,7 @@ use rdkafka::bindings as rd;
 use rdkafka::client::{Client, ClientContext};
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::native::{AdminFailure, AdminOptions, Event, Queue, collect_results, cstr};
+use super::native::{AdminFailure, AdminOptions, Event, Queue, cstr, single_result};
 
 // The binding returns a Rust enum, which a broker-sent source outside the known values would make
 // undefined behaviour; read the same C function as a plain integer instead.
@@ -66,8 +66,7 @@ pub(super) fn describe_topic_configs<C: ClientContext>(
         );
         rd::rd_kafka_ConfigResource_destroy_array(resources.as_mut_ptr(), resources.len());
     }
-    let event = collect_results(&queue, 1, deadline).pop().flatten();
-    read_result(&event.ok_or_else(AdminFailure::timed_out)?)
+    read_result(&single_result(&queue, deadline)?)
 }
 
 fn read_result(event: &Event<'_>) -> Result<Described, AdminFailure> {

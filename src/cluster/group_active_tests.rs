@@ -12,20 +12,12 @@ use rdkafka::producer::DefaultProducerContext;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
 use crate::cluster::{ClusterAccess, ClusterError, RdKafkaCluster};
-use crate::config::{ClusterSettings, Location};
+use crate::config::ClusterSettings;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn settings(bootstrap: &str) -> ClusterSettings {
-    ClusterSettings {
-        bootstrap_servers: vec![bootstrap.to_string()],
-        cluster_id: None,
-        sasl: None,
-        tls: None,
-        properties: BTreeMap::new(),
-        ckafka: None,
-        location: Location::default(),
-    }
+    ClusterSettings::plaintext(bootstrap)
 }
 
 /// A mock cluster (librdkafka's, which follows Kafka's classic group rules) with topic

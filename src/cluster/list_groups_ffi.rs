@@ -12,7 +12,7 @@ use rdkafka::bindings as rd;
 use rdkafka::client::{Client, ClientContext};
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::native::{AdminFailure, AdminOptions, Event, Queue, collect_results, cstr};
+use super::native::{AdminFailure, AdminOptions, Queue, checked_result, cstr, wrong_type};
 
 /// Name and state ("Stable", "Empty", ... or "Unknown" from brokers that do not report it) of
 /// every consumer group, one ListGroups request per broker. Fails if any broker failed.
@@ -25,9 +25,7 @@ pub(super) fn list_consumer_groups<C: ClientContext>(
     let options = AdminOptions::new(client, timeout, 0);
     // SAFETY: client, options and queue are valid; librdkafka copies the options.
     unsafe { rd::rd_kafka_ListConsumerGroups(client.native_ptr(), options.ptr(), queue.ptr()) };
-    let event = collect_results(&queue, 1, deadline).pop().flatten();
-    let event = event.ok_or_else(AdminFailure::timed_out)?;
-    check(&event)?;
+    let event = checked_result(&queue, deadline)?;
     // SAFETY: every pointer below is owned by the event, which outlives the reads; strings are
     // copied out.
     unsafe {
@@ -82,9 +80,7 @@ pub(super) fn describe_consumer_groups<C: ClientContext>(
             queue.ptr(),
         );
     }
-    let event = collect_results(&queue, 1, deadline).pop().flatten();
-    let event = event.ok_or_else(AdminFailure::timed_out)?;
-    check(&event)?;
+    let event = checked_result(&queue, deadline)?;
     // SAFETY: every pointer below is owned by the event, which outlives the reads.
     unsafe {
         let result = rd::rd_kafka_event_DescribeConsumerGroups_result(event.ptr());
@@ -118,20 +114,6 @@ pub(super) fn describe_consumer_groups<C: ClientContext>(
                 })
             })
             .collect())
-    }
-}
-
-fn check(event: &Event<'_>) -> Result<(), AdminFailure> {
-    match event.error() {
-        Some((code, message)) => Err(AdminFailure { code, message }),
-        None => Ok(()),
-    }
-}
-
-fn wrong_type(event: &Event<'_>) -> AdminFailure {
-    AdminFailure {
-        code: RDKafkaErrorCode::Fail,
-        message: format!("unexpected event type {}", event.kind()),
     }
 }
 

@@ -220,6 +220,37 @@ pub(super) unsafe fn cstr(ptr: *const std::ffi::c_char) -> String {
         .into_owned()
 }
 
+/// The result of one admin request sent to `queue`, failed when it did not come before `deadline`.
+pub(super) fn single_result<'a>(
+    queue: &Queue<'a>,
+    deadline: std::time::Instant,
+) -> Result<Event<'a>, AdminFailure> {
+    collect_results(queue, 1, deadline)
+        .pop()
+        .flatten()
+        .ok_or_else(AdminFailure::timed_out)
+}
+
+/// As [`single_result`], also failing on the request-level error the event carries.
+pub(super) fn checked_result<'a>(
+    queue: &Queue<'a>,
+    deadline: std::time::Instant,
+) -> Result<Event<'a>, AdminFailure> {
+    let event = single_result(queue, deadline)?;
+    match event.error() {
+        Some((code, message)) => Err(AdminFailure { code, message }),
+        None => Ok(event),
+    }
+}
+
+/// An event of another type than the request's result (a librdkafka contract broken).
+pub(super) fn wrong_type(event: &Event<'_>) -> AdminFailure {
+    AdminFailure {
+        code: RDKafkaErrorCode::Fail,
+        message: format!("unexpected event type {}", event.kind()),
+    }
+}
+
 /// Waits for the results of `count` admin requests sent to `queue` with opaques `0..count`:
 /// slot `i` holds the event of request `i`, or `None` when it did not arrive before `deadline`.
 pub(super) fn collect_results<'a>(

@@ -11,7 +11,7 @@ use rdkafka::client::{Client, ClientContext};
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::NewTopicSpec;
-use super::native::{AdminFailure, AdminOptions, Event, Queue, collect_results, cstr};
+use super::native::{AdminFailure, AdminOptions, Queue, checked_result, cstr, wrong_type};
 
 /// Topic name and what the broker answered for it, in the order of the answer.
 pub(super) type TopicOutcomes = Vec<(String, Result<(), AdminFailure>)>;
@@ -48,9 +48,7 @@ pub(super) fn create_topics<C: ClientContext>(
             queue.ptr(),
         );
     }
-    let event = collect_results(&queue, 1, deadline).pop().flatten();
-    let event = event.ok_or_else(AdminFailure::timed_out)?;
-    check(&event)?;
+    let event = checked_result(&queue, deadline)?;
     // SAFETY: the result and its topic results are owned by the event, which outlives the reads.
     unsafe {
         let result = rd::rd_kafka_event_CreateTopics_result(event.ptr());
@@ -150,9 +148,7 @@ pub(super) fn create_partitions<C: ClientContext>(
             queue.ptr(),
         );
     }
-    let event = collect_results(&queue, 1, deadline).pop().flatten();
-    let event = event.ok_or_else(AdminFailure::timed_out)?;
-    check(&event)?;
+    let event = checked_result(&queue, deadline)?;
     // SAFETY: as in `create_topics`.
     unsafe {
         let result = rd::rd_kafka_event_CreatePartitions_result(event.ptr());
@@ -188,9 +184,7 @@ pub(super) fn describe_topics<C: ClientContext>(
         rd::rd_kafka_DescribeTopics(client.native_ptr(), collection, options.ptr(), queue.ptr());
         rd::rd_kafka_TopicCollection_destroy(collection);
     }
-    let event = collect_results(&queue, 1, deadline).pop().flatten();
-    let event = event.ok_or_else(AdminFailure::timed_out)?;
-    check(&event)?;
+    let event = checked_result(&queue, deadline)?;
     // SAFETY: every pointer below is owned by the event, which outlives the reads.
     unsafe {
         let result = rd::rd_kafka_event_DescribeTopics_result(event.ptr());
@@ -263,20 +257,6 @@ unsafe fn read_topic_results(
 fn c_string(what: &str, text: &str) -> Result<CString, AdminFailure> {
     CString::new(text)
         .map_err(|_| AdminFailure::invalid(format!("{what} {text:?} contains a NUL byte")))
-}
-
-fn check(event: &Event<'_>) -> Result<(), AdminFailure> {
-    match event.error() {
-        Some((code, message)) => Err(AdminFailure { code, message }),
-        None => Ok(()),
-    }
-}
-
-fn wrong_type(event: &Event<'_>) -> AdminFailure {
-    AdminFailure {
-        code: RDKafkaErrorCode::Fail,
-        message: format!("unexpected event type {}", event.kind()),
-    }
 }
 
 /// Native request objects, destroyed on drop unless released.

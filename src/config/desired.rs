@@ -93,6 +93,21 @@ pub struct ClusterSettings {
     pub location: Location,
 }
 
+impl ClusterSettings {
+    /// A cluster reached in plaintext with nothing else set, as tests and generated configs need.
+    pub fn plaintext(bootstrap: &str) -> ClusterSettings {
+        ClusterSettings {
+            bootstrap_servers: vec![bootstrap.to_string()],
+            cluster_id: None,
+            sasl: None,
+            tls: None,
+            properties: BTreeMap::new(),
+            ckafka: None,
+            location: Location::default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Sasl {
     pub mechanism: SaslMechanism,

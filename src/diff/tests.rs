@@ -11,15 +11,7 @@ use crate::snapshot::{ClusterSnapshot, PartitionSnapshot, Snapshot, TopicSnapsho
 use super::*;
 
 fn desired(scheme: Scheme, block: Option<TopicBlock>, defaults: TopicDefaults) -> Desired {
-    let cluster = ClusterSettings {
-        bootstrap_servers: vec!["x:9092".into()],
-        cluster_id: None,
-        sasl: None,
-        tls: None,
-        properties: BTreeMap::new(),
-        ckafka: None,
-        location: Location::default(),
-    };
+    let cluster = ClusterSettings::plaintext("x:9092");
     Desired {
         migration: Migration {
             name: "m".into(),
