@@ -130,6 +130,13 @@ impl Migration {
         )
         .unwrap();
         producer.start().unwrap();
+        // Let a second of the stream reach the source consumer, so that some of it is consumed
+        // on each side of the switch.
+        wait_for(
+            "the first second of the stream to be consumed",
+            CATCH_UP,
+            || Ok((consumers[0].consumed()?.len() >= RATE as usize).then_some(())),
+        );
 
         let migration = Migration {
             producer,
@@ -303,6 +310,16 @@ state {{
             consumed, produced,
             "the consumers processed numbers nobody produced"
         );
+        let processed: usize = self
+            .consumers
+            .iter()
+            .map(|c| c.consumed().unwrap().len())
+            .sum();
+        eprintln!(
+            "{}: producers moved at {switch} of {TOTAL}; {processed} records processed ({} again)",
+            self.scheme.name(),
+            processed - consumed.len()
+        );
 
         // The source holds exactly what was produced before the switch, the target exactly what
         // was produced after it: each record once, on partition number % 3.
@@ -354,6 +371,15 @@ state {{
         if self.scheme == Scheme::SingleConsume {
             assert_start_offsets_committed_before_producers_moved(&state);
         }
+        let timings: Vec<String> = step_kinds(&state)
+            .iter()
+            .zip(steps(&state))
+            .map(|(kind, step)| match step["outcome"]["seconds"].as_f64() {
+                Some(seconds) => format!("{kind} {seconds:.2}s"),
+                None => kind.clone(),
+            })
+            .collect();
+        eprintln!("{}: {}", self.scheme.name(), timings.join(", "));
     }
 
     /// Every number the application's consumers processed, over all their runs.
@@ -380,10 +406,19 @@ fn assert_start_offsets_committed_before_producers_moved(state: &Value) {
     assert!(commit < switch, "{state:#}");
     let outcome = &steps[commit]["outcome"];
     assert_eq!(outcome["kind"], "offsets_committed", "{outcome:#}");
-    let expected: BTreeMap<String, i64> = (0..PARTITIONS).map(|p| (p.to_string(), 0)).collect();
-    let recorded: BTreeMap<String, i64> =
-        serde_json::from_value(outcome["groups"][GROUP][TOPIC].clone())
-            .unwrap_or_else(|e| panic!("{e}: {outcome:#}"));
+    let expected: BTreeMap<i64, i64> = (0..PARTITIONS).map(|p| (p as i64, 0)).collect();
+    let recorded: BTreeMap<i64, i64> = outcome["offsets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("offsets in {outcome:#}"))
+        .iter()
+        .filter(|o| o["group"] == GROUP && o["topic"] == TOPIC)
+        .map(|o| {
+            (
+                o["partition"].as_i64().unwrap(),
+                o["offset"].as_i64().unwrap(),
+            )
+        })
+        .collect();
     assert_eq!(recorded, expected, "{outcome:#}");
     let committed_at = steps[commit]["finished_at"].as_str().unwrap();
     let switched_at = steps[switch]["started_at"].as_str().unwrap();

@@ -1,14 +1,15 @@
 //! Runs a plan's unfinished steps in order, saving the state file after every step, so an
 //! interrupted apply resumes at the first step that did not finish.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::cluster::ClusterAccess;
+use crate::cluster::{ClusterAccess, PartitionOffsets};
 use crate::config::Desired;
 use crate::error::Error;
 use crate::plan::{GroupsOn, Plan, Step};
 use crate::render::describe_step;
-use crate::state::{State, StateStore, StepOutcome};
+use crate::state::{CommittedOffset, State, StateStore, StepOutcome};
 
 use super::hook::{HookContext, run_hook};
 use super::reporter::Reporter;
@@ -38,7 +39,7 @@ impl Executor<'_> {
             ));
             state.mark_running(index);
             self.store.save(state)?;
-            match self.execute(index, total, step) {
+            match self.execute(index, total, step, state) {
                 Ok(outcome) => {
                     state.mark_done(index, outcome);
                     self.store.save(state)?;
@@ -53,7 +54,13 @@ impl Executor<'_> {
         Ok(())
     }
 
-    fn execute(&self, index: usize, total: usize, step: &Step) -> Result<StepOutcome, Error> {
+    fn execute(
+        &self,
+        index: usize,
+        total: usize,
+        step: &Step,
+        state: &State,
+    ) -> Result<StepOutcome, Error> {
         let timing = WaitTiming::from(self.desired);
         match step {
             Step::ApplyTopics { .. } => {
@@ -100,7 +107,15 @@ impl Executor<'_> {
                     GroupsOn::Source => (self.source, "source"),
                     GroupsOn::Target => (self.target, "target"),
                 };
-                groups_active(index + 1, cluster, name, groups, timing, self.reporter)
+                groups_active(
+                    index + 1,
+                    cluster,
+                    name,
+                    groups,
+                    &ferry_commits(state),
+                    timing,
+                    self.reporter,
+                )
             }
             Step::CopyData { .. }
             | Step::WaitReplicationCaughtUp { .. }
@@ -117,4 +132,20 @@ impl Executor<'_> {
             .parent()
             .map_or_else(|| PathBuf::from("ferry-logs"), |d| d.join("ferry-logs"))
     }
+}
+
+/// Offsets ferry committed itself in this migration, per group (from the state's outcomes).
+fn ferry_commits(state: &State) -> BTreeMap<String, PartitionOffsets> {
+    let mut by_group = BTreeMap::new();
+    for record in &state.steps {
+        if let Some(StepOutcome::OffsetsCommitted { groups, offsets }) = &record.outcome {
+            for g in groups {
+                let mine: &mut PartitionOffsets = by_group.entry(g.clone()).or_default();
+                for (topic, parts) in CommittedOffset::of_group(offsets, g) {
+                    mine.entry(topic).or_default().extend(parts);
+                }
+            }
+        }
+    }
+    by_group
 }

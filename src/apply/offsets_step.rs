@@ -2,13 +2,11 @@
 //! committed offset at the start of each target partition of the topics it consumes, so a group
 //! that first appears on the target with auto.offset.reset=latest cannot skip the backlog.
 
-use std::collections::BTreeMap;
-
 use crate::cluster::{ClusterAccess, PartitionOffsets};
 use crate::config::Desired;
 use crate::error::Error;
 use crate::snapshot::{Snapshot, target_name};
-use crate::state::StepOutcome;
+use crate::state::{CommittedOffset, StepOutcome};
 
 pub fn commit_start_offsets(
     desired: &Desired,
@@ -17,15 +15,18 @@ pub fn commit_start_offsets(
     groups: &[String],
 ) -> Result<StepOutcome, Error> {
     let snapshot = Snapshot::take(desired, source, target)?;
-    let mut committed = BTreeMap::new();
+    let mut committed = Vec::new();
     for group in groups {
         let offsets = start_offsets(desired, &snapshot, group);
         if !offsets.is_empty() {
             target.commit_group_offsets(group, &offsets)?;
         }
-        committed.insert(group.clone(), offsets);
+        committed.extend(CommittedOffset::list(group, &offsets));
     }
-    Ok(StepOutcome::OffsetsCommitted { groups: committed })
+    Ok(StepOutcome::OffsetsCommitted {
+        groups: groups.to_vec(),
+        offsets: committed,
+    })
 }
 
 /// The start of every target partition of the topics `group` consumes on the source, except

@@ -30,7 +30,9 @@ impl WaitTiming {
     }
 }
 
-/// Lag of each group over the migrated topics it committed on: end offset minus committed.
+/// Lag of each group over the migrated topics it consumes (those it committed on): end offset
+/// minus committed offset on every partition of those topics. A partition the group never
+/// committed on counts with all its records, so "drained" cannot pass while one holds data.
 pub fn group_lags(
     desired: &Desired,
     cluster: &dyn ClusterAccess,
@@ -40,38 +42,43 @@ pub fn group_lags(
     for offsets in committed.values_mut() {
         offsets.retain(|topic, _| desired.selects_topic(topic));
     }
-    let mut partitions: BTreeMap<String, Vec<i32>> = BTreeMap::new();
-    for offsets in committed.values() {
-        for (topic, parts) in offsets {
-            partitions
-                .entry(topic.clone())
-                .or_default()
-                .extend(parts.keys());
-        }
+    let consumed: std::collections::BTreeSet<&String> =
+        committed.values().flat_map(|o| o.keys()).collect();
+    if consumed.is_empty() {
+        return Ok(groups.iter().map(|g| (g.clone(), 0)).collect());
     }
-    for ids in partitions.values_mut() {
-        ids.sort_unstable();
-        ids.dedup();
-    }
-    let ends = if partitions.is_empty() {
-        PartitionOffsets::new()
-    } else {
-        cluster.offsets(&partitions, OffsetSpec::Latest)?
+    let metadata = cluster.metadata()?;
+    let partitions: BTreeMap<String, Vec<i32>> = consumed
+        .iter()
+        .filter_map(|t| {
+            metadata
+                .topics
+                .get(*t)
+                .map(|m| ((*t).clone(), m.partitions.iter().map(|p| p.id).collect()))
+        })
+        .collect();
+    let ends = cluster.offsets(&partitions, OffsetSpec::Latest)?;
+    let starts = cluster.offsets(&partitions, OffsetSpec::Earliest)?;
+    let at = |map: &PartitionOffsets, t: &str, p: i32| {
+        map.get(t).and_then(|o| o.get(&p)).copied().unwrap_or(0)
     };
     Ok(groups
         .iter()
         .map(|g| {
-            let lag = committed.get(g).map_or(0, |offsets| {
-                offsets
-                    .iter()
-                    .flat_map(|(t, parts)| parts.iter().map(move |(p, c)| (t, p, c)))
-                    .map(|(t, p, c)| {
-                        ends.get(t)
-                            .and_then(|e| e.get(p))
-                            .map_or(0, |end| (end - c).max(0))
-                    })
-                    .sum()
-            });
+            let mine = committed.get(g);
+            let lag = partitions
+                .iter()
+                .filter(|(t, _)| mine.is_some_and(|o| o.contains_key(*t)))
+                .flat_map(|(t, ids)| ids.iter().map(move |&p| (t, p)))
+                .map(|(t, p)| {
+                    let from = mine
+                        .and_then(|o| o.get(t))
+                        .and_then(|o| o.get(&p))
+                        .copied()
+                        .unwrap_or_else(|| at(&starts, t, p));
+                    (at(&ends, t, p) - from).max(0)
+                })
+                .sum();
             (g.clone(), lag)
         })
         .collect())
@@ -116,17 +123,21 @@ pub fn groups_drained(
 }
 
 /// Every group has active members on the cluster. Where the broker cannot describe groups
-/// (tansu drops the connection), a group counts as active once its committed offsets there move.
+/// (tansu drops the connection), a group counts as active once it has committed offsets there
+/// other than `ferry_commits`, the offsets ferry itself committed (single_consume's start
+/// offsets). A commit made before this step began counts too: a resumed apply, or a consumer
+/// quicker than the wait, must not be missed.
 pub fn groups_active(
     step: usize,
     cluster: &dyn ClusterAccess,
     on: &str,
     groups: &[String],
+    ferry_commits: &BTreeMap<String, PartitionOffsets>,
     timing: WaitTiming,
     reporter: &dyn Reporter,
 ) -> Result<StepOutcome, Error> {
     let started = Instant::now();
-    let baseline = cluster.group_offsets(groups)?;
+    let none = PartitionOffsets::new();
     let mut evidence: BTreeMap<String, String> = BTreeMap::new();
     loop {
         let pending: Vec<&String> = groups
@@ -141,10 +152,11 @@ pub fn groups_active(
                 GroupActivity::Members(_) => {}
                 GroupActivity::Unknown { .. } => {
                     let now = cluster.group_offsets(std::slice::from_ref(group))?;
-                    if now.get(group) != baseline.get(group)
-                        && now.get(group).is_some_and(|o| !o.is_empty())
-                    {
-                        evidence.insert(group.clone(), "committed offsets moved".into());
+                    let now = now.get(group).unwrap_or(&none);
+                    let ferrys = ferry_commits.get(group).unwrap_or(&none);
+                    if !now.is_empty() && now != ferrys {
+                        evidence
+                            .insert(group.clone(), "committed offsets beyond ferry's own".into());
                     }
                 }
             }

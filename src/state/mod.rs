@@ -3,6 +3,7 @@
 //!
 //! The state holds names, ids, offsets and timestamps only: never a secret.
 
+mod committed_offset;
 mod lock;
 mod lock_info;
 #[allow(clippy::module_inception)]
@@ -15,6 +16,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 
+pub use committed_offset::CommittedOffset;
 pub use lock::LockGuard;
 pub use lock_info::LockInfo;
 pub use state::{STATE_FORMAT_VERSION, State, now_rfc3339};

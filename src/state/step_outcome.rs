@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::PartitionOffsets;
+use super::CommittedOffset;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -18,9 +18,10 @@ pub enum StepOutcome {
         /// Topics that already existed exactly as declared: they count as created.
         already_as_declared: Vec<String>,
     },
-    /// Offsets committed on the target: group -> topic -> partition -> offset.
+    /// Offsets committed on the target.
     OffsetsCommitted {
-        groups: BTreeMap<String, PartitionOffsets>,
+        groups: Vec<String>,
+        offsets: Vec<CommittedOffset>,
     },
     /// A client-switch hook ran.
     HookRan {

@@ -13,6 +13,7 @@
 //! binary, and `FERRY_TESTBED_KEEP=1` to keep a testbed's directory (databases and broker logs)
 //! after it is dropped.
 
+pub mod app;
 mod broker;
 mod client;
 pub mod inspect;

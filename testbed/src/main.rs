@@ -1,5 +1,7 @@
 //! `ferry-testbed run [--seed ...] -- CMD ARGS...`: start a source and a target tansu broker,
 //! seed the source, run CMD against them, stop both brokers, exit with CMD's exit code.
+//!
+//! `ferry-testbed app produce|consume ...`: the test application of `ferry_testbed::app`.
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
@@ -31,6 +33,9 @@ enum Cmd {
     /// FERRY_SOURCE_PID, FERRY_TARGET_PID, FERRY_TESTBED_DIR and FERRY_TESTBED_SEED_SECONDS.
     /// The exit code is CMD's (128+N when CMD or ferry-testbed was ended by signal N).
     Run(RunArgs),
+    /// A small test application (producer or consumer) that hooks repoint by restarting it.
+    #[command(subcommand)]
+    App(ferry_testbed::app::AppCommand),
 }
 
 #[derive(clap::Args)]
@@ -89,7 +94,18 @@ fn received_signal() -> Option<i32> {
 }
 
 fn main() -> ExitCode {
-    let Cmd::Run(args) = Cli::parse().command;
+    let args = match Cli::parse().command {
+        Cmd::Run(args) => args,
+        Cmd::App(command) => {
+            return match ferry_testbed::app::run(command) {
+                Ok(code) => ExitCode::from(code),
+                Err(error) => {
+                    eprintln!("ferry-testbed app: error: {error:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    };
     install_signal_handlers();
     match run(args) {
         Ok(code) => ExitCode::from(code),
