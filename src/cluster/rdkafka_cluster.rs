@@ -587,7 +587,10 @@ impl ClusterAccess for RdKafkaCluster {
                 }
             }
         }
-        if undescribed > 0 {
+        // Said once per run: every later snapshot and wait would repeat the same broker limit.
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        if undescribed > 0 && !WARNED.is_completed() {
+            WARNED.call_once(|| ());
             tracing::warn!(
                 "the {} cluster dropped the connection on DescribeGroups for {undescribed} group(s); \
                  their member counts are unknown and shown as 0",
