@@ -28,6 +28,11 @@ const RATE: u32 = 400;
 const APPLY_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long the applications may take to catch up after apply.
 const CATCH_UP: Duration = Duration::from_secs(90);
+/// How long a rerun of `ferry apply` after a kill may take (it resumes mid-plan).
+const RESUME_TIMEOUT: Duration = Duration::from_secs(120);
+/// How soon a resumed "groups active" wait must see a consumer that committed before it began:
+/// at its first polls, far below the wait's timeout.
+const ACTIVE_WITHIN: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scheme {
@@ -225,6 +230,26 @@ state {{
             target = self.target(),
         );
         fs::write(self.dir().join("main.hcl"), text).unwrap();
+    }
+
+    /// Replaces the migration block's settle_period and wait_timeout.
+    fn set_timing(&self, settle_period: &str, wait_timeout: &str) {
+        let path = self.dir().join("main.hcl");
+        let mut text = fs::read_to_string(&path).unwrap();
+        for (from, to) in [
+            (
+                "settle_period = \"2s\"",
+                format!("settle_period = \"{settle_period}\""),
+            ),
+            (
+                "wait_timeout  = \"2m\"",
+                format!("wait_timeout  = \"{wait_timeout}\""),
+            ),
+        ] {
+            assert!(text.contains(from), "{from} in {text}");
+            text = text.replace(from, &to);
+        }
+        fs::write(path, text).unwrap();
     }
 
     fn ferry(&self) -> Command {
@@ -663,4 +688,195 @@ fn apply_killed_while_waiting_for_the_source_to_drain_resumes_at_that_step_and_f
     }
 
     migration.assert_migrated();
+}
+
+#[test]
+fn dual_consume_apply_killed_while_waiting_for_target_consumers_sees_their_earlier_commit_on_rerun()
+{
+    let mut migration = Migration::start(Scheme::DualConsume);
+    // Poll every 2 s (settle_period / 4) rather than every 0.5 s: the target consumer commits
+    // within a poll of starting, and ferry must still be waiting when it is killed. A shorter
+    // wait_timeout makes a rerun that cannot see the commit fail fast, with ferry's own message.
+    migration.set_timing("8s", "40s");
+    let state_path = migration.dir().join("ferry.state.json");
+
+    let mut first = ApplyProcess::start(migration.dir(), "apply-killed");
+    let active = wait_for(
+        "ferry apply to reach \"wait until group ... has active members on the target\"",
+        APPLY_TIMEOUT,
+        || {
+            if let Some(status) = first.child.try_wait()? {
+                panic!(
+                    "ferry apply ended ({status}) before it waited for the target consumers:\n{}",
+                    first.output()
+                );
+            }
+            let Some(state) = read_state(&state_path) else {
+                return Ok(None);
+            };
+            let Some(wait) = steps(&state)
+                .iter()
+                .position(|s| s["kind"] == "wait_groups_active")
+            else {
+                return Ok(None);
+            };
+            match steps(&state)[wait]["status"].as_str() {
+                Some("running") => Ok(Some(wait)),
+                Some("pending") => Ok(None),
+                status => panic!(
+                    "the wait for active target consumers was {status:?} before ferry apply could \
+                     be killed while it waited:\n{state:#}"
+                ),
+            }
+        },
+    );
+    first.child.kill().unwrap();
+    let status = first.child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "{}",
+        first.output()
+    );
+    let killed = migration.state();
+    assert_eq!(
+        step_kinds(&killed)[active - 1],
+        "run_hook:start_target_consumers",
+        "{killed:#}"
+    );
+    for (index, step) in steps(&killed).iter().enumerate() {
+        let expected = match index.cmp(&active) {
+            std::cmp::Ordering::Less => "done",
+            std::cmp::Ordering::Equal => "running",
+            std::cmp::Ordering::Greater => "pending",
+        };
+        assert_eq!(step["status"], expected, "{killed:#}");
+    }
+    let hooks_run = migration.hook_logs();
+    assert_eq!(
+        hooks_run.len(),
+        1,
+        "start_target_consumers ran once: {hooks_run:?}"
+    );
+    assert!(
+        hooks_run
+            .iter()
+            .all(|log| log.contains("start_target_consumers")),
+        "{hooks_run:?}"
+    );
+    let target_consumer = &migration.consumers[1];
+    assert_eq!(target_consumer.bootstrap().unwrap(), migration.target());
+    let target_consumer_pid = target_consumer
+        .pid()
+        .expect("start_target_consumers started the target consumer");
+
+    // The trap: the target consumer commits its position on assignment, before the rerun's wait
+    // begins, and nothing moves that commit until producers switch, which comes after the wait.
+    // Only a baseline of ferry's own commits (none, in dual_consume) sees the group as active.
+    let target = migration.target().to_owned();
+    let committed_on_target = wait_for(
+        "the target consumer to commit its position on the target",
+        CATCH_UP,
+        || {
+            let committed = committed(&target)?;
+            Ok(committed.iter().all(Option::is_some).then_some(committed))
+        },
+    );
+    assert_eq!(
+        committed_on_target,
+        vec![Some(0); PARTITIONS as usize],
+        "the target topic is still empty"
+    );
+
+    let started = Instant::now();
+    let mut rerun = ApplyProcess::start(migration.dir(), "apply-resumed");
+    let status = wait_for("the rerun of ferry apply to finish", RESUME_TIMEOUT, || {
+        Ok(rerun.child.try_wait()?)
+    });
+    let resumed_in = started.elapsed();
+    let output = rerun.output();
+    assert!(
+        status.success(),
+        "the rerun of ferry apply failed ({status}):\n{output}\n{}",
+        migration.app_logs()
+    );
+    assert!(output.contains("Apply complete"), "{output}");
+    eprintln!(
+        "dual_consume: the rerun finished in {:.2}s",
+        resumed_in.as_secs_f64()
+    );
+
+    // It resumed at the wait, which saw the consumer's earlier commit at once.
+    let total = steps(&killed).len();
+    for index in 0..active {
+        assert!(
+            !output.contains(&format!("Step {}/{total}:", index + 1)),
+            "step {} ran again:\n{output}",
+            index + 1
+        );
+    }
+    assert!(
+        output.contains(&format!("Step {}/{total}:", active + 1)),
+        "{output}"
+    );
+    let resumed = migration.state();
+    assert_eq!(resumed["lineage"], killed["lineage"]);
+    for index in 0..active {
+        assert_eq!(
+            steps(&resumed)[index],
+            steps(&killed)[index],
+            "step {} was not repeated",
+            index + 1
+        );
+    }
+    let wait = &steps(&resumed)[active];
+    assert_eq!(wait["status"], "done", "{wait:#}");
+    assert_eq!(wait["outcome"]["kind"], "condition_met", "{wait:#}");
+    let condition = wait["outcome"]["condition"].as_str().unwrap_or_default();
+    assert!(
+        condition.contains("groups active on the target") && condition.contains(GROUP),
+        "{wait:#}"
+    );
+    let waited = wait["outcome"]["seconds"].as_f64().unwrap();
+    assert!(
+        waited < ACTIVE_WITHIN.as_secs_f64(),
+        "the resumed wait took {waited:.2}s to see a consumer that had already committed: {wait:#}"
+    );
+
+    // start_target_consumers did not run again: one log, one run of the target consumer.
+    let hooks_after = migration.hook_logs();
+    assert!(
+        hooks_run.is_subset(&hooks_after),
+        "{hooks_run:?} {hooks_after:?}"
+    );
+    let start_hooks: Vec<&String> = hooks_after
+        .iter()
+        .filter(|log| log.contains("start_target_consumers"))
+        .collect();
+    assert_eq!(start_hooks.len(), 1, "{hooks_after:?}");
+    let new_hooks: Vec<&String> = hooks_after.difference(&hooks_run).collect();
+    assert_eq!(
+        new_hooks.len(),
+        2,
+        "switch_producers and stop_source_consumers ran: {new_hooks:?}"
+    );
+    let target_consumer = &migration.consumers[1];
+    assert_eq!(
+        target_consumer.pid(),
+        Some(target_consumer_pid),
+        "the target consumer started once and still runs:\n{}",
+        target_consumer.log()
+    );
+    assert_eq!(
+        target_consumer.log().matches("app: consuming").count(),
+        1,
+        "{}",
+        target_consumer.log()
+    );
+
+    migration.assert_migrated();
+    assert!(
+        !migration.consumers[0].is_running(),
+        "stop_source_consumers stopped the source consumer"
+    );
 }
