@@ -4,24 +4,18 @@
 //! What tansu cannot exercise (SASL, TLS, adding partitions for real) is covered by unit tests of
 //! the client-settings mapping in `src/cluster/client_config.rs`.
 
+mod support;
+
+use support::{delta, offsets, settings};
+
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ferry::cluster::{ClusterAccess, ClusterError, OffsetSpec, RdKafkaCluster, Support};
-use ferry::config::ClusterSettings;
 use ferry_testbed::{Testbed, seed};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
-
-fn settings(bootstrap: &str) -> ClusterSettings {
-    let mut settings = ClusterSettings::plaintext(bootstrap);
-    // Statistics feed request_counts; ferry turns them on only under -v.
-    settings
-        .properties
-        .insert("statistics.interval.ms".to_string(), "100".to_string());
-    settings
-}
 
 fn connect(bootstrap: &str) -> RdKafkaCluster {
     RdKafkaCluster::connect("source", &settings(bootstrap), TIMEOUT).expect("connect to tansu")
@@ -31,27 +25,6 @@ fn partitions(pairs: &[(&str, &[i32])]) -> BTreeMap<String, Vec<i32>> {
     pairs
         .iter()
         .map(|(t, p)| (t.to_string(), p.to_vec()))
-        .collect()
-}
-
-fn offsets(pairs: &[(&str, &[(i32, i64)])]) -> BTreeMap<String, BTreeMap<i32, i64>> {
-    pairs
-        .iter()
-        .map(|(t, p)| (t.to_string(), p.iter().copied().collect()))
-        .collect()
-}
-
-/// Requests of each type sent between two `request_counts` readings.
-fn delta(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
-    after
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                v.saturating_sub(before.get(k).copied().unwrap_or(0)),
-            )
-        })
-        .filter(|(_, v)| *v > 0)
         .collect()
 }
 

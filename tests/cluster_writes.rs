@@ -7,27 +7,21 @@
 //! `src/cluster/rdkafka_cluster.rs`; Kafka's refusal of a commit to a group with members (tansu
 //! accepts it) is a unit test over librdkafka's mock cluster in `src/cluster/group_active_tests.rs`.
 
+mod support;
+
+use support::{delta, offsets, settings};
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use ferry::cluster::{
     ClusterAccess, ClusterError, GroupActivity, NewTopicSpec, RdKafkaCluster, TopicResult,
 };
-use ferry::config::ClusterSettings;
 use ferry_testbed::{Testbed, inspect, seed};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
-
-fn settings(bootstrap: &str) -> ClusterSettings {
-    let mut settings = ClusterSettings::plaintext(bootstrap);
-    // Statistics feed request_counts; ferry turns them on only under -v.
-    settings
-        .properties
-        .insert("statistics.interval.ms".to_string(), "100".to_string());
-    settings
-}
 
 fn connect(bootstrap: &str) -> RdKafkaCluster {
     RdKafkaCluster::connect("target", &settings(bootstrap), TIMEOUT).expect("connect to tansu")
@@ -47,27 +41,6 @@ fn topic(name: &str, partitions: i32, config: &[(&str, &str)]) -> NewTopicSpec {
         replication_factor: 1,
         config: strings(config),
     }
-}
-
-fn offsets(pairs: &[(&str, &[(i32, i64)])]) -> BTreeMap<String, BTreeMap<i32, i64>> {
-    pairs
-        .iter()
-        .map(|(t, p)| (t.to_string(), p.iter().copied().collect()))
-        .collect()
-}
-
-/// Requests of each type sent between two `request_counts` readings.
-fn delta(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
-    after
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                v.saturating_sub(before.get(k).copied().unwrap_or(0)),
-            )
-        })
-        .filter(|(_, v)| *v > 0)
-        .collect()
 }
 
 /// Created topics are in metadata, with all partitions, as soon as `create_topics` returns
