@@ -694,10 +694,12 @@ fn apply_killed_while_waiting_for_the_source_to_drain_resumes_at_that_step_and_f
 fn dual_consume_apply_killed_while_waiting_for_target_consumers_sees_their_earlier_commit_on_rerun()
 {
     let mut migration = Migration::start(Scheme::DualConsume);
-    // Poll every 2 s (settle_period / 4) rather than every 0.5 s: the target consumer commits
-    // within a poll of starting, and ferry must still be waiting when it is killed. A shorter
-    // wait_timeout makes a rerun that cannot see the commit fail fast, with ferry's own message.
-    migration.set_timing("8s", "40s");
+    // The target consumer is held back from joining its group until ferry has been killed, so
+    // the first apply is certainly still waiting when it dies, and the commit certainly comes
+    // before the rerun's wait begins. A shorter wait_timeout makes a rerun that cannot see the
+    // commit fail fast, with ferry's own message.
+    migration.consumers[1].hold().unwrap();
+    migration.set_timing("2s", "40s");
     let state_path = migration.dir().join("ferry.state.json");
 
     let mut first = ApplyProcess::start(migration.dir(), "apply-killed");
@@ -773,6 +775,7 @@ fn dual_consume_apply_killed_while_waiting_for_target_consumers_sees_their_earli
     // The trap: the target consumer commits its position on assignment, before the rerun's wait
     // begins, and nothing moves that commit until producers switch, which comes after the wait.
     // Only a baseline of ferry's own commits (none, in dual_consume) sees the group as active.
+    migration.consumers[1].release().unwrap();
     let target = migration.target().to_owned();
     let committed_on_target = wait_for(
         "the target consumer to commit its position on the target",

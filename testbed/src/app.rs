@@ -156,6 +156,10 @@ pub struct ConsumeArgs {
     /// Stop (as on SIGTERM) once this process is gone.
     #[arg(long)]
     pub watch_pid: Option<u32>,
+    /// Before joining the group, wait while this file exists: lets a test choose the moment the
+    /// consumer joins (and commits), independently of when a hook started it.
+    #[arg(long)]
+    pub hold_while: Option<PathBuf>,
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -495,6 +499,11 @@ impl ConsumerContext for ConsumeContext {
 }
 
 fn consume(args: &ConsumeArgs) -> Result<u8> {
+    if let Some(hold) = &args.hold_while {
+        while hold.exists() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
     let bootstrap = args.bootstrap.resolve()?;
     let consumer: BaseConsumer<ConsumeContext> = client_config(&bootstrap)
         .set("group.id", &args.group)
@@ -772,6 +781,17 @@ impl App {
         self.dir.join("stop.sh")
     }
 
+    /// A consumer started from now on waits to join its group until [`App::release`].
+    pub fn hold(&self) -> Result<()> {
+        write_atomically(&self.dir.join("hold"), "")
+    }
+
+    /// Lets a held consumer join its group.
+    pub fn release(&self) -> Result<()> {
+        let path = self.dir.join("hold");
+        fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))
+    }
+
     /// Points the app at `bootstrap` from its next start on.
     pub fn set_bootstrap(&self, bootstrap: &str) -> Result<()> {
         write_atomically(&self.dir.join("bootstrap"), &format!("{bootstrap}\n"))
@@ -823,6 +843,8 @@ impl App {
                 topic.clone(),
                 "--out".into(),
                 file("out"),
+                "--hold-while".into(),
+                file("hold"),
             ]),
         }
         args.extend([
