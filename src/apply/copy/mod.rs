@@ -15,3 +15,8 @@ pub mod offset_map;
 pub use checksum::PartitionChecksum;
 pub use header::{SOURCE_OFFSET_HEADER, decode_source_offset, encode_source_offset};
 pub use offset_map::{OffsetMap, OffsetMapError, Run, Translation};
+
+mod copier;
+mod copy_error;
+pub use copier::*;
+pub use copy_error::CopyError;

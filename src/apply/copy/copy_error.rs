@@ -1,0 +1,93 @@
+//! Why a partition copy stopped.
+
+use thiserror::Error;
+
+use super::offset_map::OffsetMapError;
+
+/// A copy that could not go on. Every variant names the topic and partition concerned, and none
+/// is ever skipped: the copy stops rather than lose or duplicate a record.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum CopyError {
+    /// The target's last record was not written by ferry.
+    #[error(
+        "target partition {topic}[{partition}] ends with a record at offset {offset} that has no \
+         `ferry.source.offset` header, so it was not copied by ferry and the resume point is unknown. \
+         Something else is producing to the target topic: stop that producer, or copy into an empty \
+         topic (delete and recreate {topic} on the target), then run the copy again."
+    )]
+    ForeignRecord {
+        topic: String,
+        partition: i32,
+        offset: i64,
+    },
+
+    /// Retention deleted source records before they were copied.
+    #[error(
+        "source partition {topic}[{partition}] no longer holds offsets {lost_from}..={lost_to}: \
+         retention deleted them before they were copied, so the target would miss them. Nothing \
+         was skipped. Either accept the loss explicitly (start the copy from the source's current \
+         log start) or raise `retention.ms`/`retention.bytes` on the source topic and copy faster \
+         next time; then run the copy again."
+    )]
+    RetentionGap {
+        topic: String,
+        partition: i32,
+        lost_from: i64,
+        lost_to: i64,
+    },
+
+    /// The next offset to copy lies beyond the source's end.
+    #[error(
+        "source partition {topic}[{partition}] ends at offset {source_end}, but the copy would \
+         continue at offset {next}: the target already holds source offsets the source does not \
+         have (or the requested start is past the end). The source topic was most likely deleted \
+         and recreated since the last copy; the copied data no longer matches it. Check the source \
+         topic, then copy into an empty target topic."
+    )]
+    BeyondSourceEnd {
+        topic: String,
+        partition: i32,
+        next: i64,
+        source_end: i64,
+    },
+
+    /// Two jobs read the same source partition or write the same target partition.
+    #[error(
+        "partition {topic}[{partition}] appears in more than one copy job; each source partition \
+         is copied to exactly one target partition and each target partition has one writer. \
+         This is a bug in the caller: report it."
+    )]
+    DuplicateJob { topic: String, partition: i32 },
+
+    /// The target broker did not take a record.
+    #[error(
+        "producing to target partition {topic}[{partition}] failed: {detail}. librdkafka already \
+         retried; the copy stopped with every earlier record in place. Fix the cause (target \
+         reachable? topic exists with enough partitions? quota or size limits?) and run the copy \
+         again: it resumes from the target's last record, with no duplicate."
+    )]
+    Produce {
+        topic: String,
+        partition: i32,
+        detail: String,
+    },
+
+    /// A delivery report did not fit the offset map (a bug: records were written out of order).
+    #[error(
+        "recording the offset map of target partition {topic}[{partition}] failed: {source} \
+         The records already copied are in place and the next run resumes after them, but \
+         consumer offsets cannot be translated for this run: report the bug."
+    )]
+    OffsetMap {
+        topic: String,
+        partition: i32,
+        source: OffsetMapError,
+    },
+
+    /// Any other client failure: creating a client, reading watermarks, fetching records.
+    #[error(
+        "{what}: {detail}. Check that the cluster is reachable and the topic exists, then run the \
+         copy again: it resumes where the target ends."
+    )]
+    Kafka { what: String, detail: String },
+}
