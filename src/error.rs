@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use crate::apply::copy::CopyError;
 use crate::apply::{ApplyError, HookError};
 use crate::cluster::ClusterError;
 use crate::config::ConfigErrors;
@@ -30,6 +31,9 @@ pub enum Error {
 
     #[error(transparent)]
     Hook(#[from] HookError),
+
+    #[error(transparent)]
+    Copy(#[from] CopyError),
 
     #[error(
         "the {role} cluster reports id \"{actual}\" but cluster \"{role}\" pins cluster_id = \"{pinned}\". ferry refuses to run against another cluster: check bootstrap_servers, or update the pin if the cluster was rebuilt on purpose."

@@ -141,6 +141,13 @@ fn current_plan(
         if recorded.len() == state.steps.len() {
             plan.resume(recorded, state.completed_steps());
         }
+        let copy_started = state
+            .steps
+            .iter()
+            .any(|r| r.kind == "copy_data" && r.started_at.is_some());
+        if copy_started {
+            plan.accept_own_copy();
+        }
     }
     Ok(plan)
 }
@@ -192,9 +199,6 @@ fn apply(
     store: &StateStore,
     args: &ApplyArgs,
 ) -> Result<ExitCode, Error> {
-    if desired.migration.scheme == config::Scheme::Mirror {
-        return Err(ApplyError::MirrorUnavailable.into());
-    }
     let _lock = store.lock("apply", args.lock_timeout)?;
     let state = store.load()?;
     let session = connect(desired, &args.connect)?;

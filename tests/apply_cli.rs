@@ -312,9 +312,9 @@ fn a_corrupt_state_file_is_refused_and_left_untouched() {
 }
 
 #[test]
-fn a_mirror_apply_says_replication_is_not_available_and_changes_nothing() {
+fn a_mirror_apply_of_the_quickstart_copies_translates_and_verifies() {
     let bed = Testbed::start().unwrap();
-    seed_source(&bed);
+    seed::quickstart(&bed.source.bootstrap).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let hcl = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart/main.hcl"),
@@ -325,10 +325,18 @@ fn a_mirror_apply_says_replication_is_not_available_and_changes_nothing() {
         .env("FERRY_SOURCE_BOOTSTRAP", &bed.source.bootstrap)
         .env("FERRY_TARGET_BOOTSTRAP", &bed.target.bootstrap)
         .args(["apply", "--auto-approve"])
+        .timeout(Duration::from_secs(300))
         .assert()
-        .code(1)
-        .stderr(predicate::str::contains("replication"));
-    assert!(!dir.path().join("quickstart.state.json").exists());
+        .success()
+        .stdout(predicate::str::contains("Apply complete"))
+        .stderr(predicate::str::contains("equal"));
+    let state: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("quickstart.state.json")).unwrap(),
+    )
+    .unwrap();
+    let steps = state["steps"].as_array().unwrap();
+    assert!(steps.iter().all(|s| s["status"] == "done"), "{state:#}");
+    assert_eq!(steps.last().unwrap()["kind"], "verify");
 }
 
 #[test]

@@ -4,6 +4,9 @@
 
 migration "quickstart" {
   scheme = "mirror"
+  # Short waits for a demo; the defaults (30s settle, 1h timeout) suit production.
+  settle_period = "3s"
+  wait_timeout  = "5m"
 }
 
 cluster "source" {

@@ -13,10 +13,14 @@ pub enum ApplyError {
     )]
     Blocked { topics: Vec<String> },
 
+    #[error("{0}")]
+    Mirror(String),
+
     #[error(
-        "scheme mirror needs data replication, which this version of ferry does not have yet, so apply stops before changing anything. `ferry plan` shows the whole mirror migration; to migrate now, use scheme dual_consume or single_consume."
+        "verification failed: {} partition{} differ between source and target:\n  {}\nThe state file records the step as failed. Find what wrote to or deleted from these partitions, then copy them again into empty target topics.",
+        .mismatches.len(), if .mismatches.len() == 1 { "" } else { "s" }, .mismatches.join("\n  ")
     )]
-    MirrorUnavailable,
+    VerifyFailed { mismatches: Vec<String> },
 
     #[error("apply cancelled: only `yes` confirms. Nothing was changed.")]
     NotConfirmed,

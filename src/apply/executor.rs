@@ -12,9 +12,10 @@ use crate::render::describe_step;
 use crate::state::{CommittedOffset, State, StateStore, StepOutcome};
 
 use super::hook::{HookContext, run_hook};
+use super::mirror_step::Mirror;
 use super::reporter::Reporter;
 use super::waits::{WaitTiming, groups_active, groups_drained};
-use super::{ApplyError, offsets_step, topics_step};
+use super::{offsets_step, topics_step};
 
 pub struct Executor<'a> {
     pub desired: &'a Desired,
@@ -117,11 +118,34 @@ impl Executor<'_> {
                     self.reporter,
                 )
             }
-            Step::CopyData { .. }
-            | Step::WaitReplicationCaughtUp { .. }
-            | Step::TranslateOffsets { .. }
-            | Step::DrainReplication { .. }
-            | Step::Verify { .. } => Err(ApplyError::MirrorUnavailable.into()),
+            Step::CopyData {
+                topics, start_from, ..
+            } => self.mirror().copy_data(topics, *start_from, state),
+            Step::WaitReplicationCaughtUp { topics } => self.mirror().copy_until_quiet(
+                index + 1,
+                topics,
+                "replication caught up",
+                timing,
+                state,
+            ),
+            Step::TranslateOffsets { groups, .. } => self.mirror().translate_offsets(groups, state),
+            Step::DrainReplication { topics } => self.mirror().copy_until_quiet(
+                index + 1,
+                topics,
+                "source tail copied",
+                timing,
+                state,
+            ),
+            Step::Verify { .. } => self.mirror().verify(state),
+        }
+    }
+
+    fn mirror(&self) -> Mirror<'_> {
+        Mirror {
+            desired: self.desired,
+            source: self.source,
+            target: self.target,
+            reporter: self.reporter,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod copy;
 mod executor;
 mod hook;
 mod hook_error;
+mod mirror_step;
 mod offsets_step;
 pub mod reporter;
 mod topics_step;

@@ -194,7 +194,12 @@ pub fn groups_active(
     }
 }
 
-fn timed_out(step: usize, condition: &str, timing: WaitTiming, progress: String) -> Error {
+pub(super) fn timed_out(
+    step: usize,
+    condition: &str,
+    timing: WaitTiming,
+    progress: String,
+) -> Error {
     ApplyError::WaitTimedOut {
         step,
         condition: condition.to_string(),

@@ -7,6 +7,10 @@ use crate::snapshot::{Snapshot, TopicSnapshot, target_name};
 
 use super::{Action, Origin, TopicChange, Valued, config_changes, not_carried};
 
+/// How a mirror's "target not empty" blocker begins: a resumed mirror apply lifts it for the
+/// topics its own copy filled ([`crate::plan::Plan::accept_own_copy`]).
+pub const MIRROR_TARGET_NOT_EMPTY: &str = "target topic already holds";
+
 /// Declared partitions win; else the source's count; `None` when neither exists.
 pub fn desired_partitions(
     block: Option<&TopicBlock>,
@@ -182,7 +186,7 @@ fn check_existing(
     if records > 0 {
         if scheme == Scheme::Mirror {
             change.blocked.push(format!(
-                "target topic already holds {records} records; a mirror copy needs an empty topic so offsets and order match the source"
+                "{MIRROR_TARGET_NOT_EMPTY} {records} records; a mirror copy needs an empty topic so offsets and order match the source"
             ));
         }
         if let Some(c) = change.config.iter().find(|c| c.key == "cleanup.policy") {

@@ -68,6 +68,34 @@ impl Plan {
         self.summary.steps = self.steps.len();
     }
 
+    /// A mirror migration whose copy already started fills its target topics itself: records
+    /// there are its own (the copy engine refuses any record it did not write), so the "target
+    /// not empty" blocker no longer applies. Every other blocker stays.
+    pub fn accept_own_copy(&mut self) {
+        if self.scheme != Scheme::Mirror {
+            return;
+        }
+        for t in &mut self.topics {
+            if t.action != Action::Blocked {
+                continue;
+            }
+            t.blocked
+                .retain(|reason| !reason.starts_with(crate::diff::MIRROR_TARGET_NOT_EMPTY));
+            if t.blocked.is_empty() {
+                t.action = if t.partitions.is_some() || !t.config.is_empty() {
+                    Action::Update
+                } else {
+                    Action::NoOp
+                };
+            }
+        }
+        let count = |a: Action| self.topics.iter().filter(|t| t.action == a).count();
+        self.summary.create = count(Action::Create);
+        self.summary.change = count(Action::Update);
+        self.summary.unchanged = count(Action::NoOp);
+        self.summary.blocked = count(Action::Blocked);
+    }
+
     /// Whether apply would do anything (the meaning of exit code 2 under --detailed-exitcode).
     pub fn has_changes(&self) -> bool {
         self.steps.len() > self.completed_steps || self.summary.blocked > 0

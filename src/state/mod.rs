@@ -6,6 +6,7 @@
 mod committed_offset;
 mod lock;
 mod lock_info;
+mod partition_copy;
 #[allow(clippy::module_inception)]
 mod state;
 mod state_error;
@@ -19,6 +20,7 @@ mod tests;
 pub use committed_offset::CommittedOffset;
 pub use lock::LockGuard;
 pub use lock_info::LockInfo;
+pub use partition_copy::{PartitionCopy, PartitionVerified, TranslatedOffset};
 pub use state::{STATE_FORMAT_VERSION, State, now_rfc3339};
 pub use state_error::StateError;
 pub use step_outcome::StepOutcome;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::CommittedOffset;
+use super::{CommittedOffset, PartitionCopy, PartitionVerified, TranslatedOffset};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -34,4 +34,19 @@ pub enum StepOutcome {
     },
     /// A wait condition held.
     ConditionMet { condition: String, seconds: f64 },
+    /// Records copied (mirror): the whole offset map so far of every copied partition.
+    Copied {
+        partitions: Vec<PartitionCopy>,
+        /// Records copied by this step.
+        records: u64,
+        seconds: f64,
+    },
+    /// Group offsets translated through the offset map and committed on the target (mirror).
+    OffsetsTranslated {
+        offsets: Vec<TranslatedOffset>,
+        /// The copy, including the pass this step made before translating.
+        partitions: Vec<PartitionCopy>,
+    },
+    /// Source and target agree over the copied range of every partition (mirror).
+    Verified { partitions: Vec<PartitionVerified> },
 }

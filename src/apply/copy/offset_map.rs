@@ -219,6 +219,46 @@ impl OffsetMap {
         }
     }
 
+    /// Appends a later map of the same partition (the next run of the copy, which resumed where
+    /// this one ends): its runs follow this map's on both sides; a run that continues the last one
+    /// directly is joined to it. The result starts where this map starts.
+    pub fn append(&mut self, later: &OffsetMap) -> Result<(), OffsetMapError> {
+        for run in &later.runs {
+            match self.runs.last_mut() {
+                Some(last)
+                    if run.source_start < last.source_end()
+                        || run.target_start < last.target_end() =>
+                {
+                    return Err(OffsetMapError::Backwards {
+                        source_offset: run.source_start,
+                        target_offset: run.target_start,
+                        last_source: last.source_end() - 1,
+                        last_target: last.target_end() - 1,
+                    });
+                }
+                Some(last)
+                    if run.source_start == last.source_end()
+                        && run.target_start == last.target_end() =>
+                {
+                    last.len += run.len;
+                }
+                _ => {
+                    if run.source_start < self.source_start || run.target_start < self.target_start
+                    {
+                        return Err(OffsetMapError::BeforeStart {
+                            source_offset: run.source_start,
+                            target_offset: run.target_start,
+                            copy_source: self.source_start,
+                            copy_target: self.target_start,
+                        });
+                    }
+                    self.runs.push(*run);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Where a consumer whose committed offset (the next offset it would read) on the source is
     /// `committed` resumes on the target. `source_covered_until` is the source offset the copy has
     /// read up to (exclusive): the source high watermark once the copy has caught up.
@@ -598,5 +638,31 @@ mod tests {
         for (name, json) in cases {
             assert!(serde_json::from_str::<OffsetMap>(json).is_err(), "{name}");
         }
+    }
+
+    #[test]
+    fn append_joins_a_resumed_run_and_keeps_gaps() {
+        let mut first = copied(0, 0, &[0, 1, 2]);
+        // The next run resumed at source 3, target 3: joined into one run.
+        first.append(&copied(3, 3, &[3, 4, 6])).unwrap();
+        assert_eq!(runs(&first), vec![(0, 0, 5), (6, 5, 1)]);
+        assert_eq!(first.source_start(), 0);
+        assert_eq!(
+            first.translate(5, 7),
+            Translation::Gap {
+                next_source_offset: 6,
+                target_offset: 5
+            }
+        );
+        // An empty later run changes nothing.
+        first.append(&OffsetMap::new(7, 6)).unwrap();
+        assert_eq!(runs(&first), vec![(0, 0, 5), (6, 5, 1)]);
+        // A later map overlapping this one is refused.
+        assert!(first.append(&copied(5, 6, &[5])).is_err());
+        // Appending to an empty map starts at the later map's runs.
+        let mut empty = OffsetMap::new(10, 0);
+        empty.append(&copied(12, 0, &[12, 13])).unwrap();
+        assert_eq!(runs(&empty), vec![(12, 0, 2)]);
+        assert!(OffsetMap::new(10, 5).append(&copied(9, 5, &[9])).is_err());
     }
 }

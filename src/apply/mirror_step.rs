@@ -1,0 +1,609 @@
+//! The mirror steps: copy, wait until caught up, translate offsets, drain, verify.
+//!
+//! Every copy pass runs the copy engine ([`copy_partitions`]) until it reaches the source high
+//! watermarks read when the pass started. The engine resumes each partition from the target's last
+//! record, so a pass after a crash continues exactly; the offset map of every pass is merged into
+//! the map the state file holds. Where the state lacks part of a map (the apply was killed before
+//! it could record a pass), that part is read back from the target, whose copied records each
+//! carry their source offset: the merged map is exact whatever was interrupted.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::cluster::{ClusterAccess, PartitionOffsets, client_config};
+use crate::config::{Desired, StartFrom};
+use crate::error::Error;
+use crate::snapshot::{Snapshot, target_name};
+use crate::state::{PartitionCopy, PartitionVerified, State, StepOutcome, TranslatedOffset};
+
+use super::ApplyError;
+use super::copy::{
+    CopyError, CopyJob, CopyProgress, OffsetMap, PartitionChecksum, SOURCE_OFFSET_HEADER,
+    Translation, Until, copy_partitions, decode_source_offset,
+};
+use super::reporter::Reporter;
+use super::waits::{WaitTiming, timed_out};
+
+/// How long reading a range may go without a record before it fails.
+const READ_STALL: Duration = Duration::from_secs(60);
+
+/// The copied partitions, by (source topic, partition).
+type Copies = BTreeMap<(String, i32), PartitionCopy>;
+
+pub struct Mirror<'a> {
+    pub desired: &'a Desired,
+    pub source: &'a dyn ClusterAccess,
+    pub target: &'a dyn ClusterAccess,
+    pub reporter: &'a dyn Reporter,
+}
+
+impl Mirror<'_> {
+    fn source_config(&self) -> ClientConfig {
+        client_config(&self.desired.source)
+    }
+
+    fn target_config(&self) -> ClientConfig {
+        client_config(&self.desired.target)
+    }
+
+    /// Step "copy": one pass up to the source's current end.
+    pub fn copy_data(
+        &self,
+        topics: &[String],
+        start_from: StartFrom,
+        state: &State,
+    ) -> Result<StepOutcome, Error> {
+        let started = Instant::now();
+        let mut copies = recorded_copies(state);
+        let jobs = self.jobs(topics, start_from, &copies)?;
+        let records = self.pass(&jobs, &mut copies)?;
+        self.reporter.line(&format!(
+            "  copied {records} records into {} partitions",
+            jobs.len()
+        ));
+        Ok(copied(copies, records, started))
+    }
+
+    /// Steps "wait until caught up" and "drain": copy passes until a whole settle period passes
+    /// in which no pass copied anything.
+    pub fn copy_until_quiet(
+        &self,
+        step: usize,
+        topics: &[String],
+        condition: &str,
+        timing: WaitTiming,
+        state: &State,
+    ) -> Result<StepOutcome, Error> {
+        let started = Instant::now();
+        let mut copies = recorded_copies(state);
+        let jobs = self.jobs(topics, self.desired.replication.start_from, &copies)?;
+        let mut records = 0;
+        let mut quiet_since: Option<Instant> = None;
+        loop {
+            let copied_now = self.pass(&jobs, &mut copies)?;
+            records += copied_now;
+            if copied_now == 0 {
+                let since = *quiet_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= timing.settle {
+                    self.reporter.line(&format!(
+                        "  {condition}: {records} records copied by this step, lag 0 for {}",
+                        humantime::format_duration(timing.settle)
+                    ));
+                    return Ok(copied(copies, records, started));
+                }
+            } else {
+                quiet_since = None;
+            }
+            if started.elapsed() >= timing.timeout {
+                return Err(timed_out(
+                    step,
+                    condition,
+                    timing,
+                    format!("the last pass still copied {copied_now} records"),
+                ));
+            }
+            std::thread::sleep(timing.poll);
+        }
+    }
+
+    /// Step "translate offsets": a copy pass (so the map covers every committed offset), then each
+    /// group's committed source offset through the map, committed on the target.
+    pub fn translate_offsets(
+        &self,
+        groups: &[String],
+        state: &State,
+    ) -> Result<StepOutcome, Error> {
+        let mut copies = recorded_copies(state);
+        let topics: Vec<String> = copies.values().map(|c| c.target_topic.clone()).collect();
+        let jobs = self.jobs(&topics, self.desired.replication.start_from, &copies)?;
+        // Read the groups before the pass: the pass then covers every committed offset.
+        let on_source = self.source.group_offsets(groups)?;
+        self.pass(&jobs, &mut copies)?;
+        let on_target = self.target.group_offsets(groups)?;
+
+        let mut translated = Vec::new();
+        for group in groups {
+            let mut commit = PartitionOffsets::new();
+            let Some(offsets) = on_source.get(group) else {
+                continue;
+            };
+            for (topic, parts) in offsets {
+                for (&partition, &committed) in parts {
+                    let Some(copy) = copies.get(&(topic.clone(), partition)) else {
+                        continue;
+                    };
+                    if committed < 0 {
+                        continue;
+                    }
+                    let translation = copy.map.translate(committed, copy.next_source_offset);
+                    let (target_offset, mut method) = match translation {
+                        Translation::BeforeCopyStart { .. } => (
+                            copy.map.target_start(),
+                            format!(
+                                "copy start (replication.start_from skipped source offsets {committed}..{})",
+                                copy.map.source_start()
+                            ),
+                        ),
+                        Translation::NotYetCopied { copied_until } => {
+                            return Err(ApplyError::Mirror(format!(
+                                "group {group} committed offset {committed} on source partition {topic}[{partition}], but the copy covers the source only up to {copied_until}: something still consumes on the source. Stop the group's consumers on the source (hook switch_consumers) and run `ferry apply` again."
+                            ))
+                            .into());
+                        }
+                        t => (
+                            t.target_offset()
+                                .expect("a copied translation has an offset"),
+                            t.method().to_string(),
+                        ),
+                    };
+                    let existing = on_target
+                        .get(group)
+                        .and_then(|o| o.get(&copy.target_topic))
+                        .and_then(|o| o.get(&partition))
+                        .copied();
+                    let kept = match existing {
+                        Some(e) if e > target_offset => {
+                            method = format!(
+                                "kept {e}: the group is already further on the target (translated {target_offset}); ferry never moves an offset back"
+                            );
+                            e
+                        }
+                        Some(e) if e == target_offset => target_offset,
+                        _ => {
+                            commit
+                                .entry(copy.target_topic.clone())
+                                .or_default()
+                                .insert(partition, target_offset);
+                            target_offset
+                        }
+                    };
+                    self.reporter.line(&format!(
+                        "  {group} {topic}[{partition}]: source {committed} -> target {kept} ({method})"
+                    ));
+                    translated.push(TranslatedOffset {
+                        group: group.clone(),
+                        topic: topic.clone(),
+                        target_topic: copy.target_topic.clone(),
+                        partition,
+                        source_offset: committed,
+                        target_offset: kept,
+                        method,
+                    });
+                }
+            }
+            if !commit.is_empty() {
+                self.target.commit_group_offsets(group, &commit)?;
+            }
+        }
+        Ok(StepOutcome::OffsetsTranslated {
+            offsets: translated,
+            partitions: copies.into_values().collect(),
+        })
+    }
+
+    /// Step "verify": per partition, the copied source range against the target range.
+    pub fn verify(&self, state: &State) -> Result<StepOutcome, Error> {
+        let copies = recorded_copies(state);
+        let (source, target) = (self.source_config(), self.target_config());
+        let mut verified = Vec::new();
+        let mut mismatches = Vec::new();
+        for copy in copies.values() {
+            let (source_from, source_to) = (copy.map.source_start(), copy.next_source_offset);
+            let (target_from, target_to) = (copy.map.target_start(), copy.map.target_end());
+            let mut on_source = PartitionChecksum::new();
+            read_range(
+                &source,
+                &copy.topic,
+                copy.partition,
+                source_from,
+                source_to,
+                |m| {
+                    feed(&mut on_source, m);
+                    Ok(())
+                },
+            )?;
+            let mut on_target = PartitionChecksum::new();
+            read_range(
+                &target,
+                &copy.target_topic,
+                copy.partition,
+                target_from,
+                target_to,
+                |m| {
+                    feed(&mut on_target, m);
+                    Ok(())
+                },
+            )?;
+            let name = format!(
+                "{}[{}] -> {}[{}]",
+                copy.topic, copy.partition, copy.target_topic, copy.partition
+            );
+            if on_source == on_target {
+                self.reporter.line(&format!("  {name}: {on_source}, equal"));
+                verified.push(PartitionVerified {
+                    topic: copy.topic.clone(),
+                    target_topic: copy.target_topic.clone(),
+                    partition: copy.partition,
+                    source_from,
+                    source_to,
+                    target_from,
+                    target_to,
+                    records: on_source.count(),
+                    checksum: on_source.hex(),
+                });
+            } else {
+                let line = format!(
+                    "{name}: source offsets {source_from}..{source_to} give {on_source}, target offsets {target_from}..{target_to} give {on_target}"
+                );
+                self.reporter.line(&format!("  MISMATCH {line}"));
+                mismatches.push(line);
+            }
+        }
+        if !mismatches.is_empty() {
+            return Err(ApplyError::VerifyFailed { mismatches }.into());
+        }
+        Ok(StepOutcome::Verified {
+            partitions: verified,
+        })
+    }
+
+    /// One job per partition of every source topic whose target name is in `topics`. A partition
+    /// already in `copies` starts where its map starts; the others where `start_from` says.
+    fn jobs(
+        &self,
+        topics: &[String],
+        start_from: StartFrom,
+        copies: &Copies,
+    ) -> Result<Vec<CopyJob>, Error> {
+        let snapshot = Snapshot::take(self.desired, self.source, self.target)?;
+        let mut jobs = Vec::new();
+        for (topic, t) in &snapshot.source.topics {
+            let target_topic = target_name(self.desired, topic);
+            if !topics.contains(&target_topic) {
+                continue;
+            }
+            for p in &t.partitions {
+                let start = match copies.get(&(topic.clone(), p.id)) {
+                    Some(copy) => copy.map.source_start(),
+                    None => start_offset(&snapshot, topic, p.id, start_from),
+                };
+                jobs.push(CopyJob {
+                    source_topic: topic.clone(),
+                    target_topic: target_topic.clone(),
+                    partition: p.id,
+                    start,
+                });
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// One copy pass; merges its maps into `copies`. Returns the records copied.
+    fn pass(&self, jobs: &[CopyJob], copies: &mut Copies) -> Result<u64, Error> {
+        let reporter = self.reporter;
+        let progress = |p: &CopyProgress| {
+            reporter.progress(&format!(
+                "copying: {} records copied, lag {}, {}/{} partitions caught up",
+                p.copied, p.lag, p.partitions_done, p.partitions
+            ));
+        };
+        let target = self.target_config();
+        let outcomes = copy_partitions(
+            &self.source_config(),
+            &target,
+            jobs,
+            Until::CaughtUp,
+            &progress,
+        )
+        .map_err(Error::from)?;
+        let mut records = 0;
+        for (job, outcome) in jobs.iter().zip(outcomes) {
+            records += outcome.copied;
+            let key = (job.source_topic.clone(), job.partition);
+            let mut merged = match copies.remove(&key) {
+                Some(copy) => copy.map,
+                None => OffsetMap::new(job.start, 0),
+            };
+            // Records copied by a run the state did not record: read their map from the target.
+            if merged.target_end() < outcome.map.target_start() {
+                merged = fill_from_target(&target, job, merged, outcome.map.target_start())?;
+            }
+            merged
+                .append(&outcome.map)
+                .map_err(|source| CopyError::OffsetMap {
+                    topic: job.target_topic.clone(),
+                    partition: job.partition,
+                    source,
+                })?;
+            copies.insert(
+                key,
+                PartitionCopy {
+                    topic: job.source_topic.clone(),
+                    target_topic: job.target_topic.clone(),
+                    partition: job.partition,
+                    next_source_offset: outcome.next_source_offset,
+                    map: merged,
+                },
+            );
+        }
+        Ok(records)
+    }
+}
+
+/// The source offset a partition's copy starts at, per `replication.start_from`.
+fn start_offset(snapshot: &Snapshot, topic: &str, partition: i32, start_from: StartFrom) -> i64 {
+    let Some(p) = snapshot
+        .source
+        .topics
+        .get(topic)
+        .and_then(|t| t.partitions.iter().find(|p| p.id == partition))
+    else {
+        return 0;
+    };
+    match start_from {
+        StartFrom::Earliest => p.start_offset,
+        StartFrom::Latest => p.end_offset,
+        StartFrom::Timestamp(_) => p.timestamp_offset.unwrap_or(p.end_offset),
+        StartFrom::Committed => snapshot
+            .source
+            .groups
+            .values()
+            .filter_map(|g| g.offsets.get(topic).and_then(|o| o.get(&partition)))
+            .copied()
+            .filter(|&o| o >= 0)
+            .min()
+            .unwrap_or(p.start_offset)
+            .max(p.start_offset),
+    }
+}
+
+/// `map` extended with the records the target holds at offsets `map.target_end()..until`, each
+/// mapped from the source offset in its ferry header. An empty `map` that starts at target 0 is
+/// rebuilt from the target partition's first record.
+fn fill_from_target(
+    target: &ClientConfig,
+    job: &CopyJob,
+    map: OffsetMap,
+    until: i64,
+) -> Result<OffsetMap, Error> {
+    let from = if map.is_empty() {
+        let (low, _) = watermarks(target, &job.target_topic, job.partition)?;
+        low.max(map.target_end())
+    } else {
+        map.target_end()
+    };
+    let mut merged = (!map.is_empty()).then_some(map);
+    let start = job.start;
+    read_range(target, &job.target_topic, job.partition, from, until, |m| {
+        let Some(source_offset) = copied_from(m) else {
+            return Err(CopyError::ForeignRecord {
+                topic: job.target_topic.clone(),
+                partition: job.partition,
+                offset: m.offset(),
+            }
+            .into());
+        };
+        let map =
+            merged.get_or_insert_with(|| OffsetMap::new(start.min(source_offset), m.offset()));
+        map.push(source_offset, m.offset())
+            .map_err(|source| CopyError::OffsetMap {
+                topic: job.target_topic.clone(),
+                partition: job.partition,
+                source,
+            })?;
+        Ok(())
+    })?;
+    Ok(merged.unwrap_or_else(|| OffsetMap::new(start, from)))
+}
+
+/// The source offset in a copied record's last ferry header.
+fn copied_from(message: &BorrowedMessage<'_>) -> Option<i64> {
+    message.headers().and_then(|headers| {
+        headers
+            .iter()
+            .filter(|h| h.key == SOURCE_OFFSET_HEADER)
+            .last()
+            .and_then(|h| h.value.and_then(decode_source_offset))
+    })
+}
+
+fn feed(checksum: &mut PartitionChecksum, message: &BorrowedMessage<'_>) {
+    let headers: Vec<(String, Option<Vec<u8>>)> = message
+        .headers()
+        .map(|headers| {
+            headers
+                .iter()
+                .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                .collect()
+        })
+        .unwrap_or_default();
+    checksum.update(
+        message.key(),
+        message.payload(),
+        &headers,
+        message.timestamp().to_millis().unwrap_or(-1),
+    );
+}
+
+fn reading(what: String, error: impl std::fmt::Display) -> Error {
+    CopyError::Kafka {
+        what,
+        detail: error.to_string(),
+    }
+    .into()
+}
+
+fn reader(config: &ClientConfig) -> Result<BaseConsumer, Error> {
+    config
+        .clone()
+        .set("group.id", "ferry-verify")
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "true")
+        .set("auto.offset.reset", "error")
+        .set("isolation.level", "read_committed")
+        .create()
+        .map_err(|e| reading("creating a reader".into(), e))
+}
+
+fn watermarks(config: &ClientConfig, topic: &str, partition: i32) -> Result<(i64, i64), Error> {
+    reader(config)?
+        .fetch_watermarks(topic, partition, Duration::from_secs(30))
+        .map_err(|e| reading(format!("reading the watermarks of {topic}[{partition}]"), e))
+}
+
+/// Calls `each` for every record of `topic[partition]` at offsets `from..to`, in order.
+fn read_range(
+    config: &ClientConfig,
+    topic: &str,
+    partition: i32,
+    from: i64,
+    to: i64,
+    mut each: impl FnMut(&BorrowedMessage<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    if from >= to {
+        return Ok(());
+    }
+    let consumer = reader(config)?;
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(topic, partition, Offset::Offset(from))
+        .map_err(|e| reading(format!("assigning {topic}[{partition}]"), e))?;
+    consumer
+        .assign(&assignment)
+        .map_err(|e| reading(format!("assigning {topic}[{partition}]"), e))?;
+    let mut last_seen = Instant::now();
+    loop {
+        if last_seen.elapsed() >= READ_STALL {
+            return Err(reading(
+                format!("reading {topic}[{partition}] offsets {from}..{to}"),
+                format!("no record for {}s", READ_STALL.as_secs()),
+            ));
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Err(KafkaError::PartitionEOF(_))) => {
+                let (_, high) = watermarks(config, topic, partition)?;
+                if high <= to {
+                    return Ok(());
+                }
+            }
+            Some(Err(error)) => {
+                return Err(reading(format!("reading {topic}[{partition}]"), error));
+            }
+            Some(Ok(message)) => {
+                last_seen = Instant::now();
+                if message.offset() >= to {
+                    return Ok(());
+                }
+                if message.offset() >= from {
+                    each(&message)?;
+                }
+                if message.offset() + 1 >= to {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// The copy as the state records it, from the latest step that recorded one.
+fn recorded_copies(state: &State) -> Copies {
+    let mut copies = Copies::new();
+    for record in &state.steps {
+        let partitions = match &record.outcome {
+            Some(StepOutcome::Copied { partitions, .. })
+            | Some(StepOutcome::OffsetsTranslated { partitions, .. }) => partitions,
+            _ => continue,
+        };
+        copies = partitions
+            .iter()
+            .map(|c| ((c.topic.clone(), c.partition), c.clone()))
+            .collect();
+    }
+    copies
+}
+
+fn copied(copies: Copies, records: u64, started: Instant) -> StepOutcome {
+    StepOutcome::Copied {
+        partitions: copies.into_values().collect(),
+        records,
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::StepRecord;
+
+    fn copy(topic: &str, partition: i32, next: i64) -> PartitionCopy {
+        let mut map = OffsetMap::new(0, 0);
+        for o in 0..next {
+            map.push(o, o).unwrap();
+        }
+        PartitionCopy {
+            topic: topic.into(),
+            target_topic: topic.into(),
+            partition,
+            next_source_offset: next,
+            map,
+        }
+    }
+
+    #[test]
+    fn the_latest_recorded_copy_wins() {
+        let mut state = State::new("m", crate::config::Scheme::Mirror, None, None);
+        for (i, next) in [3, 5].into_iter().enumerate() {
+            let mut r = StepRecord::pending(i, "copy_data", "copy");
+            r.outcome = Some(StepOutcome::Copied {
+                partitions: vec![copy("a", 0, next), copy("a", 1, next)],
+                records: 0,
+                seconds: 0.0,
+            });
+            state.steps.push(r);
+        }
+        state.steps.push(StepRecord::pending(2, "run_hook", "hook"));
+        let copies = recorded_copies(&state);
+        assert_eq!(copies.len(), 2);
+        assert_eq!(copies[&("a".to_string(), 1)].next_source_offset, 5);
+        assert_eq!(copies[&("a".to_string(), 1)].map.records(), 5);
+    }
+
+    #[test]
+    fn a_copy_outcome_reads_back() {
+        let outcome = StepOutcome::Copied {
+            partitions: vec![copy("a", 0, 4), copy("b", 2, 0)],
+            records: 4,
+            seconds: 1.5,
+        };
+        let json = serde_json::to_string(&outcome).unwrap();
+        assert_eq!(serde_json::from_str::<StepOutcome>(&json).unwrap(), outcome);
+    }
+}

@@ -1,0 +1,52 @@
+//! What the mirror copy did to one partition, as the state file records it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::apply::copy::OffsetMap;
+
+/// One copied partition: a flat record (a map keyed by partition number inside the tagged
+/// `StepOutcome` would not read back).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionCopy {
+    /// The source topic.
+    pub topic: String,
+    pub target_topic: String,
+    pub partition: i32,
+    /// The source offset after the last record copied so far: the copy covers the source up to
+    /// here (exclusive).
+    pub next_source_offset: i64,
+    /// Source offset -> target offset of every record copied, over all runs of the copy.
+    pub map: OffsetMap,
+}
+
+/// One group's offset translated and committed on the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranslatedOffset {
+    pub group: String,
+    /// The source topic.
+    pub topic: String,
+    pub target_topic: String,
+    pub partition: i32,
+    /// The group's committed offset on the source.
+    pub source_offset: i64,
+    /// The offset committed (or kept) on the target.
+    pub target_offset: i64,
+    /// How the target offset was found (`exact`, `exact (next copied record)`, ...).
+    pub method: String,
+}
+
+/// One partition verified: the copied source range against the target range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionVerified {
+    pub topic: String,
+    pub target_topic: String,
+    pub partition: i32,
+    /// Source offsets `source_from..source_to` and target offsets `target_from..target_to`.
+    pub source_from: i64,
+    pub source_to: i64,
+    pub target_from: i64,
+    pub target_to: i64,
+    pub records: u64,
+    /// sha256 in hex, equal on both sides.
+    pub checksum: String,
+}

@@ -1,0 +1,294 @@
+//! `ferry apply` end to end for the mirror scheme, against real tansu brokers (source and target
+//! from the test bed): records copied partition by partition with keys, null values, headers and
+//! timestamps; a group's committed offset in the middle of the data translated so that the group
+//! reads the same record next on the target; every step recorded in the state file.
+
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use ferry::apply::copy::SOURCE_OFFSET_HEADER;
+use ferry_testbed::{Testbed, inspect, seed};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde_json::Value;
+
+const TOPIC: &str = "events";
+const PARTITIONS: i32 = 3;
+const GROUP: &str = "billing";
+/// Records per partition.
+const RECORDS: usize = 120;
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+type HeaderList = Vec<(String, Option<Vec<u8>>)>;
+
+/// One record, with what the copy must preserve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Rec {
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    headers: HeaderList,
+    timestamp: i64,
+}
+
+fn client(bootstrap: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap);
+    config
+}
+
+fn record(p: i32, i: usize) -> Rec {
+    let tag = format!("{p}-{i}");
+    let headers = match i % 3 {
+        0 => Vec::new(),
+        1 => vec![("trace".to_string(), Some(format!("t-{tag}").into_bytes()))],
+        _ => vec![
+            ("nullh".to_string(), None),
+            ("trace".to_string(), Some(b"a".to_vec())),
+        ],
+    };
+    Rec {
+        key: (i % 5 != 4).then(|| format!("k-{tag}").into_bytes()),
+        value: (i % 4 != 3).then(|| format!("v-{tag}").into_bytes()),
+        headers,
+        timestamp: 1_700_000_000_000 + (i as i64 % 11) * 1000 + i64::from(p),
+    }
+}
+
+fn produce(bootstrap: &str, partition: i32, records: &[Rec]) {
+    let producer: BaseProducer = client(bootstrap)
+        .set("enable.idempotence", "true")
+        .create()
+        .unwrap();
+    for rec in records {
+        let mut headers = OwnedHeaders::new();
+        for (key, value) in &rec.headers {
+            headers = headers.insert(Header {
+                key,
+                value: value.as_deref(),
+            });
+        }
+        let mut out: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(TOPIC)
+            .partition(partition)
+            .timestamp(rec.timestamp)
+            .headers(headers);
+        if let Some(key) = &rec.key {
+            out = out.key(key);
+        }
+        if let Some(value) = &rec.value {
+            out = out.payload(value);
+        }
+        producer.send(out).map_err(|(error, _)| error).unwrap();
+    }
+    producer.flush(TIMEOUT).unwrap();
+}
+
+/// Every record of `TOPIC[partition]` from `from` on, ferry's header left out.
+fn read(bootstrap: &str, partition: i32, from: i64) -> Vec<Rec> {
+    let consumer: BaseConsumer = client(bootstrap)
+        .set("group.id", "apply-mirror-test")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let (low, high) = consumer
+        .fetch_watermarks(TOPIC, partition, TIMEOUT)
+        .unwrap();
+    let from = from.max(low);
+    let mut records = Vec::new();
+    if high <= from {
+        return records;
+    }
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(TOPIC, partition, Offset::Offset(from))
+        .unwrap();
+    consumer.assign(&assignment).unwrap();
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let mut next = from;
+    while next < high {
+        assert!(std::time::Instant::now() < deadline, "stuck at {next}");
+        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
+            continue;
+        };
+        let message = message.unwrap();
+        next = message.offset() + 1;
+        records.push(Rec {
+            key: message.key().map(<[u8]>::to_vec),
+            value: message.payload().map(<[u8]>::to_vec),
+            headers: message
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .filter(|h| h.key != SOURCE_OFFSET_HEADER)
+                        .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            timestamp: message.timestamp().to_millis().unwrap(),
+        });
+    }
+    records
+}
+
+fn write_config(dir: &Path, bed: &Testbed) {
+    let text = format!(
+        r#"migration "events-mirror" {{
+  scheme        = "mirror"
+  settle_period = "1s"
+  wait_timeout  = "2m"
+}}
+
+cluster "source" {{
+  bootstrap_servers = ["{source}"]
+}}
+
+cluster "target" {{
+  bootstrap_servers = ["{target}"]
+}}
+
+topics {{
+  include = ["^{TOPIC}$"]
+}}
+
+consumer_groups {{
+  include = ["^{GROUP}$"]
+}}
+
+replication {{
+  start_from = "earliest"
+}}
+
+hook "switch_consumers" {{
+  command = ["true"]
+  timeout = "1m"
+}}
+
+hook "switch_producers" {{
+  command = ["true"]
+  timeout = "1m"
+}}
+
+state {{
+  path = "ferry.state.json"
+}}
+"#,
+        source = bed.source.bootstrap,
+        target = bed.target.bootstrap,
+    );
+    fs::write(dir.join("main.hcl"), text).unwrap();
+}
+
+#[test]
+fn a_mirror_apply_copies_every_partition_translates_the_group_and_verifies() {
+    let bed = Testbed::start().unwrap();
+    let source = bed.source.bootstrap.clone();
+    let target = bed.target.bootstrap.clone();
+    seed::create_topic(&source, TOPIC, PARTITIONS, &[]).unwrap();
+    for p in 0..PARTITIONS {
+        let records: Vec<Rec> = (0..RECORDS).map(|i| record(p, i)).collect();
+        produce(&source, p, &records);
+    }
+    // The group is in the middle of every partition, at a different place in each.
+    let committed: Vec<i64> = (0..PARTITIONS).map(|p| 17 + 31 * i64::from(p)).collect();
+    let commits: Vec<(&str, i32, i64)> = (0..PARTITIONS)
+        .map(|p| (TOPIC, p, committed[p as usize]))
+        .collect();
+    seed::commit_offsets(&source, GROUP, &commits).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &bed);
+    let output = Command::cargo_bin("ferry")
+        .unwrap()
+        .arg("-C")
+        .arg(dir.path())
+        .args(["apply", "--auto-approve"])
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "ferry apply failed:\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    assert!(stdout.contains("Apply complete"), "{stdout}");
+    assert!(
+        stderr.contains(&format!("{GROUP} {TOPIC}[1]: source {}", committed[1])),
+        "translations are shown: {stderr}"
+    );
+
+    // The target holds the same records, partition by partition.
+    for p in 0..PARTITIONS {
+        let on_source = read(&source, p, 0);
+        assert_eq!(on_source.len(), RECORDS);
+        assert_eq!(read(&target, p, 0), on_source, "partition {p}");
+    }
+
+    // The group reads next, on the target, the record it would have read next on the source.
+    let partitions: Vec<(&str, i32)> = (0..PARTITIONS).map(|p| (TOPIC, p)).collect();
+    let on_target = inspect::committed_offsets(&target, GROUP, &partitions).unwrap();
+    for p in 0..PARTITIONS {
+        let offset = on_target[p as usize].expect("the group has an offset on the target");
+        assert_eq!(
+            read(&target, p, offset).first(),
+            read(&source, p, committed[p as usize]).first(),
+            "partition {p}: target offset {offset}"
+        );
+    }
+
+    // The state records every step done, the copy's maps and the translations.
+    let state: Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("ferry.state.json")).unwrap())
+            .unwrap();
+    let steps = state["steps"].as_array().unwrap();
+    let kinds: Vec<&str> = steps.iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "apply_topics",
+            "copy_data",
+            "wait_replication_caught_up",
+            "run_hook",
+            "translate_offsets",
+            "run_hook",
+            "drain_replication",
+            "verify"
+        ]
+    );
+    for step in steps {
+        assert_eq!(step["status"], "done", "{step}");
+    }
+    let copy = &steps[1]["outcome"];
+    assert_eq!(copy["kind"], "copied");
+    assert_eq!(copy["records"], (RECORDS as i64) * i64::from(PARTITIONS));
+    assert_eq!(
+        copy["partitions"].as_array().unwrap().len(),
+        PARTITIONS as usize
+    );
+    let translated = steps[4]["outcome"]["offsets"].as_array().unwrap();
+    assert_eq!(translated.len(), PARTITIONS as usize);
+    for t in translated {
+        let p = t["partition"].as_i64().unwrap() as usize;
+        assert_eq!(t["source_offset"], committed[p]);
+        assert_eq!(t["target_offset"], on_target[p].unwrap());
+        assert_eq!(t["method"], "exact");
+    }
+    let verified = steps[7]["outcome"]["partitions"].as_array().unwrap();
+    assert_eq!(verified.len(), PARTITIONS as usize);
+    for v in verified {
+        assert_eq!(v["records"], RECORDS as u64);
+    }
+
+    // A second apply has nothing to do.
+    Command::cargo_bin("ferry")
+        .unwrap()
+        .arg("-C")
+        .arg(dir.path())
+        .args(["apply", "--auto-approve"])
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success();
+}
