@@ -3,6 +3,10 @@
 //! timestamps; a group's committed offset in the middle of the data translated so that the group
 //! reads the same record next on the target; every step recorded in the state file.
 
+mod support;
+
+use support::records::{Rec, produce, read_from, record};
+
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
@@ -10,10 +14,6 @@ use std::time::Duration;
 use assert_cmd::Command;
 use ferry::apply::copy::SOURCE_OFFSET_HEADER;
 use ferry_testbed::{Testbed, inspect, seed};
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::Value;
 
 const TOPIC: &str = "events";
@@ -21,114 +21,12 @@ const PARTITIONS: i32 = 3;
 const GROUP: &str = "billing";
 /// Records per partition.
 const RECORDS: usize = 120;
-const TIMEOUT: Duration = Duration::from_secs(30);
-
-type HeaderList = Vec<(String, Option<Vec<u8>>)>;
-
-/// One record, with what the copy must preserve.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Rec {
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    headers: HeaderList,
-    timestamp: i64,
-}
-
-fn client(bootstrap: &str) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", bootstrap);
-    config
-}
-
-fn record(p: i32, i: usize) -> Rec {
-    let tag = format!("{p}-{i}");
-    let headers = match i % 3 {
-        0 => Vec::new(),
-        1 => vec![("trace".to_string(), Some(format!("t-{tag}").into_bytes()))],
-        _ => vec![
-            ("nullh".to_string(), None),
-            ("trace".to_string(), Some(b"a".to_vec())),
-        ],
-    };
-    Rec {
-        key: (i % 5 != 4).then(|| format!("k-{tag}").into_bytes()),
-        value: (i % 4 != 3).then(|| format!("v-{tag}").into_bytes()),
-        headers,
-        timestamp: 1_700_000_000_000 + (i as i64 % 11) * 1000 + i64::from(p),
-    }
-}
-
-fn produce(bootstrap: &str, partition: i32, records: &[Rec]) {
-    let producer: BaseProducer = client(bootstrap)
-        .set("enable.idempotence", "true")
-        .create()
-        .unwrap();
-    for rec in records {
-        let mut headers = OwnedHeaders::new();
-        for (key, value) in &rec.headers {
-            headers = headers.insert(Header {
-                key,
-                value: value.as_deref(),
-            });
-        }
-        let mut out: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(TOPIC)
-            .partition(partition)
-            .timestamp(rec.timestamp)
-            .headers(headers);
-        if let Some(key) = &rec.key {
-            out = out.key(key);
-        }
-        if let Some(value) = &rec.value {
-            out = out.payload(value);
-        }
-        producer.send(out).map_err(|(error, _)| error).unwrap();
-    }
-    producer.flush(TIMEOUT).unwrap();
-}
 
 /// Every record of `TOPIC[partition]` from `from` on, ferry's header left out.
 fn read(bootstrap: &str, partition: i32, from: i64) -> Vec<Rec> {
-    let consumer: BaseConsumer = client(bootstrap)
-        .set("group.id", "apply-mirror-test")
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let (low, high) = consumer
-        .fetch_watermarks(TOPIC, partition, TIMEOUT)
-        .unwrap();
-    let from = from.max(low);
-    let mut records = Vec::new();
-    if high <= from {
-        return records;
-    }
-    let mut assignment = TopicPartitionList::new();
-    assignment
-        .add_partition_offset(TOPIC, partition, Offset::Offset(from))
-        .unwrap();
-    consumer.assign(&assignment).unwrap();
-    let deadline = std::time::Instant::now() + TIMEOUT;
-    let mut next = from;
-    while next < high {
-        assert!(std::time::Instant::now() < deadline, "stuck at {next}");
-        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
-            continue;
-        };
-        let message = message.unwrap();
-        next = message.offset() + 1;
-        records.push(Rec {
-            key: message.key().map(<[u8]>::to_vec),
-            value: message.payload().map(<[u8]>::to_vec),
-            headers: message
-                .headers()
-                .map(|h| {
-                    h.iter()
-                        .filter(|h| h.key != SOURCE_OFFSET_HEADER)
-                        .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            timestamp: message.timestamp().to_millis().unwrap(),
-        });
+    let mut records = read_from(bootstrap, TOPIC, partition, from);
+    for rec in &mut records {
+        rec.headers.retain(|(key, _)| key != SOURCE_OFFSET_HEADER);
     }
     records
 }
@@ -188,8 +86,8 @@ fn a_mirror_apply_copies_every_partition_translates_the_group_and_verifies() {
     let target = bed.target.bootstrap.clone();
     seed::create_topic(&source, TOPIC, PARTITIONS, &[]).unwrap();
     for p in 0..PARTITIONS {
-        let records: Vec<Rec> = (0..RECORDS).map(|i| record(p, i)).collect();
-        produce(&source, p, &records);
+        let records: Vec<Rec> = (0..RECORDS).map(|i| record(p, i, 0)).collect();
+        produce(&source, TOPIC, p, &records);
     }
     // The group is in the middle of every partition, at a different place in each.
     let committed: Vec<i64> = (0..PARTITIONS).map(|p| 17 + 31 * i64::from(p)).collect();

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests that call cluster access directly.
 #![allow(dead_code)]
 
+pub mod records;
+
 use std::collections::BTreeMap;
 
 use ferry::config::ClusterSettings;

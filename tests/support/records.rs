@@ -1,0 +1,147 @@
+//! Records with everything a copy must preserve: written to and read back from real brokers.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+pub type HeaderList = Vec<(String, Option<Vec<u8>>)>;
+
+/// One record as written or read back, with everything the copy must preserve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rec {
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: HeaderList,
+    pub timestamp: i64,
+}
+
+pub fn client(bootstrap: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap);
+    config
+}
+
+/// Record `i` of partition `p` in a generation `generation`: keys and values sometimes null,
+/// headers absent, several (one null, one empty, a repeated name) or one, timestamps not
+/// monotonic (so a LogAppendTime or a re-stamp would show).
+pub fn record(p: i32, i: usize, generation: u8) -> Rec {
+    let tag = format!("{generation}-{p}-{i}");
+    let headers = match i % 3 {
+        0 => Vec::new(),
+        1 => vec![
+            ("trace".to_string(), Some(format!("t-{tag}").into_bytes())),
+            ("empty".to_string(), Some(Vec::new())),
+        ],
+        _ => vec![
+            ("nullh".to_string(), None),
+            ("trace".to_string(), Some(b"first".to_vec())),
+            ("trace".to_string(), Some(b"second".to_vec())),
+        ],
+    };
+    Rec {
+        offset: -1,
+        key: (i % 5 != 4).then(|| format!("k-{tag}").into_bytes()),
+        value: (i % 4 != 3).then(|| format!("v-{tag}").into_bytes()),
+        headers,
+        timestamp: 1_600_000_000_000 + (i as i64 % 7) * 86_400_000 + i64::from(p),
+    }
+}
+
+/// Produces `records` to `topic[partition]` in order and waits until all are on the broker.
+pub fn produce(bootstrap: &str, topic: &str, partition: i32, records: &[Rec]) {
+    let producer: BaseProducer = client(bootstrap)
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
+    let (_, before) = watermarks(bootstrap, topic, partition);
+    for rec in records {
+        let mut headers = OwnedHeaders::new();
+        for (key, value) in &rec.headers {
+            headers = headers.insert(Header {
+                key,
+                value: value.as_deref(),
+            });
+        }
+        let mut out: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic)
+            .partition(partition)
+            .timestamp(rec.timestamp)
+            .headers(headers);
+        if let Some(key) = &rec.key {
+            out = out.key(key);
+        }
+        if let Some(value) = &rec.value {
+            out = out.payload(value);
+        }
+        producer.send(out).map_err(|(error, _)| error).unwrap();
+    }
+    producer.flush(TIMEOUT).unwrap();
+    let (_, after) = watermarks(bootstrap, topic, partition);
+    assert_eq!(
+        after - before,
+        records.len() as i64,
+        "not every record reached {topic}[{partition}]"
+    );
+}
+
+pub fn watermarks(bootstrap: &str, topic: &str, partition: i32) -> (i64, i64) {
+    let consumer: BaseConsumer = client(bootstrap).create().unwrap();
+    consumer
+        .fetch_watermarks(topic, partition, TIMEOUT)
+        .unwrap()
+}
+
+/// Every record of `topic[partition]` from offset `from` on, with offsets, headers (ferry's
+/// included) and timestamps.
+pub fn read_from(bootstrap: &str, topic: &str, partition: i32, from: i64) -> Vec<Rec> {
+    let consumer: BaseConsumer = client(bootstrap)
+        .set("group.id", "ferry-test-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let (low, high) = consumer
+        .fetch_watermarks(topic, partition, TIMEOUT)
+        .unwrap();
+    let low = from.max(low);
+    let mut records = Vec::new();
+    if high <= low {
+        return records;
+    }
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(topic, partition, Offset::Offset(low))
+        .unwrap();
+    consumer.assign(&assignment).unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    let mut next = low;
+    while next < high {
+        assert!(
+            Instant::now() < deadline,
+            "reading {topic}[{partition}] stuck at {next}"
+        );
+        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
+            continue;
+        };
+        let message = message.unwrap();
+        next = message.offset() + 1;
+        records.push(Rec {
+            offset: message.offset(),
+            key: message.key().map(<[u8]>::to_vec),
+            value: message.payload().map(<[u8]>::to_vec),
+            headers: message.headers().map_or_else(Vec::new, |headers| {
+                headers
+                    .iter()
+                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
+            }),
+            timestamp: message.timestamp().to_millis().unwrap(),
+        });
+    }
+    records
+}
