@@ -224,7 +224,7 @@ impl Mirror<'_> {
                 source_from,
                 source_to,
                 |m| {
-                    feed(&mut on_source, m);
+                    on_source.update_from(m);
                     Ok(())
                 },
             )?;
@@ -236,7 +236,7 @@ impl Mirror<'_> {
                 target_from,
                 target_to,
                 |m| {
-                    feed(&mut on_target, m);
+                    on_target.update_from(m);
                     Ok(())
                 },
             )?;
@@ -431,24 +431,6 @@ fn copied_from(message: &BorrowedMessage<'_>) -> Option<i64> {
             .last()
             .and_then(|h| h.value.and_then(decode_source_offset))
     })
-}
-
-fn feed(checksum: &mut PartitionChecksum, message: &BorrowedMessage<'_>) {
-    let headers: Vec<(String, Option<Vec<u8>>)> = message
-        .headers()
-        .map(|headers| {
-            headers
-                .iter()
-                .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
-                .collect()
-        })
-        .unwrap_or_default();
-    checksum.update(
-        message.key(),
-        message.payload(),
-        &headers,
-        message.timestamp().to_millis().unwrap_or(-1),
-    );
 }
 
 fn reading(what: String, error: impl std::fmt::Display) -> Error {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use crate::header_index::index_headers;
 use crate::procnet;
 use crate::spawn::spawn_tied_to_process;
 use crate::tansu_binary;
@@ -231,6 +232,10 @@ fn launch(name: &str, data_dir: &Path, port: u16) -> Result<Child, LaunchError> 
             }
         }
         if procnet::pid_owns_listener(pid, port) {
+            if let Err(error) = index_headers(&data_dir.join(format!("{name}.db"))) {
+                terminate(&mut child);
+                return Err(LaunchError::Failed(error));
+            }
             return Ok(child);
         }
         if Instant::now() >= deadline {

@@ -16,6 +16,7 @@
 pub mod app;
 mod broker;
 mod client;
+mod header_index;
 pub mod inspect;
 pub mod procnet;
 pub mod seed;

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use rdkafka::message::{Headers, Message};
 use sha2::{Digest, Sha256};
 
 use super::header::SOURCE_OFFSET_HEADER;
@@ -60,6 +61,25 @@ impl PartitionChecksum {
         hasher.update(timestamp.to_be_bytes());
         self.digest = hasher.finalize().into();
         self.count += 1;
+    }
+
+    /// Feeds a record as read from a broker.
+    pub fn update_from<M: Message>(&mut self, message: &M) {
+        let headers: Vec<(String, Option<Vec<u8>>)> = message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.update(
+            message.key(),
+            message.payload(),
+            &headers,
+            message.timestamp().to_millis().unwrap_or(-1),
+        );
     }
 
     /// How many records were fed.
