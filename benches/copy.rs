@@ -356,17 +356,16 @@ fn child(spec: &str) -> ExitCode {
             start: 0,
         })
         .collect();
+    let started = Instant::now();
     let progress = |p: &ferry::apply::copy::CopyProgress| {
-        eprintln!(
-            "bench copy:   ferry: {} copied, lag {}, {}/{} partitions done",
-            p.copied, p.lag, p.partitions_done, p.partitions
-        );
+        eprintln!("bench copy:   ferry {}", p.summary(started.elapsed()));
     };
     match copy_partitions(
         &client(source),
         &client(target),
         &jobs,
         Until::CaughtUp,
+        Duration::from_secs(300),
         &progress,
     ) {
         Ok(_) => ExitCode::SUCCESS,

@@ -11,6 +11,7 @@ mod support;
 use support::records::{Rec, client, produce, read_from, record};
 
 use std::cell::RefCell;
+use std::time::Duration;
 
 use ferry::apply::copy::{
     CopyError, CopyJob, CopyOutcome, CopyProgress, SOURCE_OFFSET_HEADER, Until, copy_partitions,
@@ -57,6 +58,9 @@ fn assert_copied(bed: &Testbed, source_topic: &str, target_topic: &str, partitio
     }
 }
 
+/// Long enough never to fire in these tests: a broker that stops responding fails them anyway.
+const STALL_TIMEOUT: Duration = Duration::from_secs(120);
+
 fn jobs(source_topic: &str, target_topic: &str, partitions: i32) -> Vec<CopyJob> {
     (0..partitions)
         .map(|partition| CopyJob {
@@ -74,6 +78,7 @@ fn copy(bed: &Testbed, jobs: &[CopyJob]) -> Result<Vec<CopyOutcome>, CopyError> 
         &client(&bed.target.bootstrap),
         jobs,
         Until::CaughtUp,
+        STALL_TIMEOUT,
         &|_| {},
     )
 }
@@ -111,6 +116,7 @@ fn copy_preserves_every_record() {
         &client(tgt),
         &jobs("orders", "orders.copy", 3),
         Until::CaughtUp,
+        STALL_TIMEOUT,
         &|progress| seen.borrow_mut().push(progress.clone()),
     )
     .unwrap();
@@ -140,7 +146,13 @@ fn copy_preserves_every_record() {
         last,
         CopyProgress {
             copied: 26,
+            bytes: (0..3)
+                .zip(&counts)
+                .flat_map(|(p, &count)| generation(p, 0..count, 0))
+                .map(|r| (r.key.map_or(0, |k| k.len()) + r.value.map_or(0, |v| v.len())) as u64)
+                .sum(),
             lag: 0,
+            lag_by_topic: [("orders.copy".to_string(), 0)].into(),
             partitions_done: 3,
             partitions: 3,
         }

@@ -307,18 +307,15 @@ impl Mirror<'_> {
     /// One copy pass; merges its maps into `copies`. Returns the records copied.
     fn pass(&self, jobs: &[CopyJob], copies: &mut Copies) -> Result<u64, Error> {
         let reporter = self.reporter;
-        let progress = |p: &CopyProgress| {
-            reporter.progress(&format!(
-                "copying: {} records copied, lag {}, {}/{} partitions caught up",
-                p.copied, p.lag, p.partitions_done, p.partitions
-            ));
-        };
+        let started = Instant::now();
+        let progress = |p: &CopyProgress| reporter.progress(&p.summary(started.elapsed()));
         let target = self.target_config();
         let outcomes = copy_partitions(
             &self.source_config(),
             &target,
             jobs,
             Until::CaughtUp,
+            self.desired.migration.wait_timeout,
             &progress,
         )
         .map_err(Error::from)?;

@@ -2,7 +2,7 @@
 
 mod human;
 mod json;
-mod numbers;
+pub mod numbers;
 mod theme;
 
 pub use human::{describe_step, human};

@@ -9,18 +9,20 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::CopyError;
+use super::{CopyError, CopyProgress};
 use super::header::{SOURCE_OFFSET_HEADER, decode_source_offset, encode_source_offset};
 use super::offset_map::OffsetMap;
 
@@ -35,8 +37,11 @@ const PRODUCER_QUEUE_MESSAGES: &str = "100000";
 const PRODUCER_QUEUE_KBYTES: &str = "65536";
 /// Prefetched records per consumer at most, in KiB.
 const CONSUMER_QUEUE_KBYTES: &str = "16384";
-/// Records taken from one consumer before turning to the next one and to delivery reports.
-const BURST: usize = 1000;
+/// Source consumers reading in parallel at most: one connection fetches only so fast (a fetch
+/// waits for its reply), so a few connections move several times as much.
+const READERS: usize = 4;
+/// How long a reader waits for the next record before checking whether the copy failed.
+const POLL_WAIT: Duration = Duration::from_millis(100);
 /// How often `progress` is called.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// Group id of the copy consumers. Needed by librdkafka for `assign`; nothing is ever committed
@@ -59,18 +64,6 @@ pub struct CopyJob {
 pub enum Until {
     /// When every partition reached the source high watermark read when the copy started.
     CaughtUp,
-}
-
-/// Progress of a running copy, over all its jobs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CopyProgress {
-    /// Records delivered to the target in this run.
-    pub copied: u64,
-    /// Source records not copied yet, up to the high watermarks read at the start.
-    pub lag: i64,
-    /// Partitions that reached their end.
-    pub partitions_done: usize,
-    pub partitions: usize,
 }
 
 /// What a copy did to one partition.
@@ -142,14 +135,18 @@ pub fn resume_point(
 /// [`SOURCE_OFFSET_HEADER`] header appended, and its timestamp as CreateTime.
 ///
 /// `source` and `target` are client settings ([`crate::cluster::client_config`]); the engine adds
-/// its own consumer and producer properties on top. Memory is bounded by the producer queue
-/// (100,000 records or 64 MiB) and each consumer's prefetch queue (16 MiB): when the producer
-/// queue is full the engine waits for deliveries instead of reading more.
+/// its own consumer and producer properties on top. Up to [`READERS`] consumers fetch in
+/// parallel threads. Memory is bounded by the producer queue (100,000 records or 64 MiB) and each
+/// consumer's prefetch queue (16 MiB): when the producer queue is full the engine waits for
+/// deliveries instead of reading more. While a broker is down the copy waits for librdkafka to
+/// reconnect; when no record is delivered and no partition finishes for `stall_timeout`, it
+/// fails with [`CopyError::Stalled`] (nothing is lost: the next run resumes exactly).
 pub fn copy_partitions(
     source: &ClientConfig,
     target: &ClientConfig,
     jobs: &[CopyJob],
     until: Until,
+    stall_timeout: Duration,
     progress: &dyn Fn(&CopyProgress),
 ) -> Result<Vec<CopyOutcome>, CopyError> {
     let Until::CaughtUp = until;
@@ -202,11 +199,7 @@ pub fn copy_partitions(
                 },
             },
         )?;
-        states.push(PartitionState {
-            next,
-            end,
-            done: next >= end,
-        });
+        states.push(PartitionState::new(next, end));
         maps.push(OffsetMap::new(next, target_end));
     }
 
@@ -214,70 +207,91 @@ pub fn copy_partitions(
         .create_with_context(Deliveries::new(maps))
         .map_err(|error| kafka("creating the target producer".into(), error))?;
 
-    // One consumer per source topic: librdkafka reports the end of a partition by partition
-    // number only, so with one consumer for several topics the end could not be attributed.
-    let mut by_topic: BTreeMap<&str, HashMap<i32, usize>> = BTreeMap::new();
-    for (index, job) in jobs.iter().enumerate() {
-        if !states[index].done {
-            by_topic
-                .entry(&job.source_topic)
-                .or_default()
-                .insert(job.partition, index);
-        }
-    }
-    let mut readers = Vec::with_capacity(by_topic.len());
-    for (topic, partitions) in by_topic {
-        let consumer = copy_consumer(source)?;
-        let mut assignment = TopicPartitionList::with_capacity(partitions.len());
-        for (&partition, &index) in &partitions {
-            assignment
-                .add_partition_offset(topic, partition, Offset::Offset(states[index].next))
-                .map_err(|error| kafka(format!("assigning {topic}[{partition}]"), error))?;
-        }
-        consumer
-            .assign(&assignment)
-            .map_err(|error| kafka(format!("assigning the partitions of {topic}"), error))?;
-        readers.push(Reader {
-            topic: topic.to_string(),
-            consumer,
-            partitions,
-        });
-    }
-
-    let report = |states: &[PartitionState], producer: &BaseProducer<Deliveries>| {
+    let readers = readers(source, jobs, &states)?;
+    let failed = AtomicBool::new(false);
+    let report = || {
         let delivered = producer.context().state.lock().unwrap();
+        let mut topics: BTreeMap<&str, i64> = BTreeMap::new();
+        for (job, state) in jobs.iter().zip(&states) {
+            *topics.entry(&job.target_topic).or_default() += state.lag();
+        }
         progress(&CopyProgress {
             copied: delivered.copied.iter().sum(),
-            lag: states.iter().map(|s| (s.end - s.next).max(0)).sum(),
-            partitions_done: states.iter().filter(|s| s.done).count(),
+            bytes: delivered.bytes,
+            lag: topics.values().sum(),
+            lag_by_topic: topics.into_iter().map(|(t, l)| (t.to_string(), l)).collect(),
+            partitions_done: states.iter().filter(|s| s.is_done()).count(),
             partitions: states.len(),
         });
     };
 
-    let mut last_report = Instant::now();
-    while states.iter().any(|s| !s.done) {
-        let mut moved = 0;
-        for reader in &readers {
-            moved += reader.pump(jobs, &mut states, &producer)?;
+    // Readers fetch in parallel (fetching is latency-bound per connection) and hand records to
+    // the one producer; this thread serves delivery reports, watches for stalls and reports.
+    let result = thread::scope(|scope| {
+        let handles: Vec<_> = readers
+            .iter()
+            .map(|reader| {
+                let (states, producer, failed) = (&states, &producer, &failed);
+                scope.spawn(move || {
+                    let result = reader.run(jobs, states, producer, failed);
+                    if result.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    result
+                })
+            })
+            .collect();
+        let mut last_report = Instant::now();
+        let mut last_moved = (Instant::now(), 0, 0);
+        while !handles.iter().all(|h| h.is_finished()) {
+            producer.poll(Duration::from_millis(50));
+            if producer.context().check().is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            let moved = (
+                producer.context().state.lock().unwrap().copied.iter().sum::<u64>(),
+                states.iter().filter(|s| s.is_done()).count(),
+            );
+            if moved != (last_moved.1, last_moved.2) {
+                last_moved = (Instant::now(), moved.0, moved.1);
+            } else if last_moved.0.elapsed() >= stall_timeout && !failed.load(Ordering::Relaxed) {
+                failed.store(true, Ordering::Relaxed);
+                let stuck = jobs
+                    .iter()
+                    .zip(states.iter())
+                    .find(|(_, state)| !state.is_done())
+                    .map(|(job, state)| {
+                        format!("{}[{}] at offset {}", job.source_topic, job.partition, state.next())
+                    })
+                    .unwrap_or_default();
+                for handle in handles {
+                    let _ = handle.join();
+                }
+                return Err(CopyError::Stalled {
+                    seconds: stall_timeout.as_secs(),
+                    partition: stuck,
+                });
+            }
+            if last_report.elapsed() >= PROGRESS_EVERY {
+                report();
+                last_report = Instant::now();
+            }
         }
-        producer.poll(if moved == 0 {
-            Duration::from_millis(5)
-        } else {
-            Duration::ZERO
-        });
-        producer.context().check()?;
-        if last_report.elapsed() >= PROGRESS_EVERY {
-            report(&states, &producer);
-            last_report = Instant::now();
-        }
-    }
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("a copy reader panicked"))
+            .collect::<Result<Vec<()>, CopyError>>()
+    });
     drop(readers);
+    // A delivery error explains a reader stopped on `failed`; report it first.
+    producer.context().check()?;
+    result?;
 
     producer
         .flush(FLUSH_TIMEOUT)
         .map_err(|error| kafka("waiting for the target to take every record".into(), error))?;
     producer.context().check()?;
-    report(&states, &producer);
+    report();
 
     let mut delivered = producer.context().state.lock().unwrap();
     let outcomes = jobs
@@ -288,122 +302,192 @@ pub fn copy_partitions(
             topic: job.target_topic.clone(),
             partition: job.partition,
             copied: delivered.copied[index],
-            next_source_offset: state.next,
+            next_source_offset: state.next(),
             map: std::mem::replace(&mut delivered.maps[index], OffsetMap::new(0, 0)),
         })
         .collect();
     Ok(outcomes)
 }
 
-/// Where one partition stands.
+/// Where one partition stands; written by its reader thread, read for progress.
 struct PartitionState {
     /// The source offset after the last record handed to the producer.
-    next: i64,
+    next: AtomicI64,
     /// The source high watermark read at the start.
     end: i64,
-    done: bool,
+    done: AtomicBool,
 }
 
-/// The consumer of one source topic.
+impl PartitionState {
+    fn new(next: i64, end: i64) -> PartitionState {
+        PartitionState {
+            next: AtomicI64::new(next),
+            end,
+            done: AtomicBool::new(next >= end),
+        }
+    }
+
+    fn next(&self) -> i64 {
+        self.next.load(Ordering::Relaxed)
+    }
+
+    fn is_done(&self) -> bool {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    fn lag(&self) -> i64 {
+        (self.end - self.next()).max(0)
+    }
+}
+
+/// Up to [`READERS`] consumers sharing the partitions still to copy, round-robin.
+fn readers(
+    source: &ClientConfig,
+    jobs: &[CopyJob],
+    states: &[PartitionState],
+) -> Result<Vec<Reader>, CopyError> {
+    let open: Vec<usize> = (0..jobs.len()).filter(|&i| !states[i].is_done()).collect();
+    let count = open.len().min(READERS);
+    let mut readers = Vec::with_capacity(count);
+    for r in 0..count {
+        let mine: Vec<usize> = open.iter().copied().skip(r).step_by(count).collect();
+        let consumer = copy_consumer(source)?;
+        let mut assignment = TopicPartitionList::with_capacity(mine.len());
+        let mut partitions: HashMap<(String, i32), usize> = HashMap::new();
+        for &index in &mine {
+            let job = &jobs[index];
+            assignment
+                .add_partition_offset(
+                    &job.source_topic,
+                    job.partition,
+                    Offset::Offset(states[index].next()),
+                )
+                .map_err(|error| {
+                    kafka(
+                        format!("assigning {}[{}]", job.source_topic, job.partition),
+                        error,
+                    )
+                })?;
+            partitions.insert((job.source_topic.clone(), job.partition), index);
+        }
+        consumer
+            .assign(&assignment)
+            .map_err(|error| kafka("assigning the source partitions".into(), error))?;
+        readers.push(Reader {
+            consumer,
+            partitions,
+        });
+    }
+    Ok(readers)
+}
+
+/// One source consumer and the partitions it copies.
 struct Reader {
-    topic: String,
     consumer: BaseConsumer,
-    /// Partition -> job index.
-    partitions: HashMap<i32, usize>,
+    /// (source topic, partition) -> job index.
+    partitions: HashMap<(String, i32), usize>,
 }
 
 impl Reader {
-    /// Hands up to [`BURST`] available records to the producer; returns how many events it saw.
-    fn pump(
+    /// Copies until each of its partitions reaches its end, or until `failed` is set.
+    fn run(
         &self,
         jobs: &[CopyJob],
-        states: &mut [PartitionState],
+        states: &[PartitionState],
         producer: &BaseProducer<Deliveries>,
-    ) -> Result<usize, CopyError> {
-        let mut seen = 0;
-        while seen < BURST {
-            let Some(polled) = self.consumer.poll(Duration::ZERO) else {
-                break;
+        failed: &AtomicBool,
+    ) -> Result<(), CopyError> {
+        let mut open = self
+            .partitions
+            .values()
+            .filter(|&&index| !states[index].is_done())
+            .count();
+        while open > 0 && !failed.load(Ordering::Relaxed) {
+            let Some(polled) = self.consumer.poll(POLL_WAIT) else {
+                continue;
             };
-            seen += 1;
             let message = match polled {
                 Ok(message) => message,
                 Err(KafkaError::PartitionEOF(partition)) => {
-                    if let Some(&index) = self.partitions.get(&partition) {
-                        self.finish(partition, &mut states[index])?;
-                    }
+                    open -= self.reached_end(partition, states)?;
                     continue;
                 }
                 Err(KafkaError::MessageConsumption(code)) if !stops_copy(code) => {
                     // Transient (a broker down, a connection closed): librdkafka reconnects and
                     // fetches again from the same position.
-                    tracing::warn!(topic = %self.topic, "reading the source: {code}; retrying");
+                    tracing::warn!("reading the source: {code}; retrying");
                     continue;
                 }
-                Err(error) => {
-                    return Err(kafka(format!("reading source topic {}", self.topic), error));
-                }
+                Err(error) => return Err(kafka("reading the source".into(), error)),
             };
-            let partition = message.partition();
-            let Some(&index) = self.partitions.get(&partition) else {
+            let Some(&index) = self
+                .partitions
+                .get(&(message.topic().to_string(), message.partition()))
+            else {
                 continue;
             };
-            let state = &mut states[index];
+            let state = &states[index];
             let offset = message.offset();
-            if state.done || offset < state.next {
+            if state.is_done() || offset < state.next() {
                 continue;
             }
             if offset >= state.end {
-                self.finish(partition, state)?;
+                open -= self.finish(&jobs[index], state)?;
                 continue;
             }
-            let job = &jobs[index];
-            let mut headers = OwnedHeaders::new_with_capacity(
-                message.headers().map_or(0, |headers| headers.count()) + 1,
-            );
-            if let Some(source_headers) = message.headers() {
-                for header in source_headers.iter() {
-                    headers = headers.insert(header);
-                }
-            }
-            let encoded = encode_source_offset(offset);
-            headers = headers.insert(Header {
-                key: SOURCE_OFFSET_HEADER,
-                value: Some(&encoded),
-            });
-            let mut record: BaseRecord<'_, [u8], [u8], Box<Sent>> =
-                BaseRecord::with_opaque_to(&job.target_topic, Box::new(Sent { index, offset }))
-                    .partition(partition)
-                    .headers(headers);
-            if let Some(key) = message.key() {
-                record = record.key(key);
-            }
-            if let Some(value) = message.payload() {
-                record = record.payload(value);
-            }
-            if let Some(timestamp) = message.timestamp().to_millis() {
-                record = record.timestamp(timestamp);
-            }
-            send(producer, record, job)?;
-            state.next = offset + 1;
-            if state.next >= state.end {
-                self.finish(partition, state)?;
+            send(producer, &message, &jobs[index], index)?;
+            state.next.store(offset + 1, Ordering::Relaxed);
+            if offset + 1 >= state.end {
+                open -= self.finish(&jobs[index], state)?;
             }
         }
-        Ok(seen)
+        Ok(())
     }
 
-    /// Marks a partition done and stops fetching it.
-    fn finish(&self, partition: i32, state: &mut PartitionState) -> Result<(), CopyError> {
-        if state.done {
-            return Ok(());
+    /// Handles the end of partition number `partition` of some assigned topic: librdkafka does
+    /// not say which topic, so every open partition with that number whose position reached its
+    /// end is finished. Returns how many were.
+    fn reached_end(&self, partition: i32, states: &[PartitionState]) -> Result<usize, CopyError> {
+        let positions = self
+            .consumer
+            .position()
+            .map_err(|error| kafka("reading the copy positions".into(), error))?;
+        let mut finished = 0;
+        for ((topic, p), &index) in &self.partitions {
+            if *p != partition || states[index].is_done() {
+                continue;
+            }
+            let at_end = positions
+                .find_partition(topic, partition)
+                .and_then(|e| e.offset().to_raw())
+                .is_some_and(|position| position >= states[index].end);
+            if at_end {
+                finished += self.finish_partition(topic, partition, &states[index])?;
+            }
         }
-        state.done = true;
+        Ok(finished)
+    }
+
+    fn finish(&self, job: &CopyJob, state: &PartitionState) -> Result<usize, CopyError> {
+        self.finish_partition(&job.source_topic, job.partition, state)
+    }
+
+    /// Marks a partition done and stops fetching it; returns 1, or 0 if it was done already.
+    fn finish_partition(
+        &self,
+        topic: &str,
+        partition: i32,
+        state: &PartitionState,
+    ) -> Result<usize, CopyError> {
+        if state.done.swap(true, Ordering::Relaxed) {
+            return Ok(0);
+        }
         let mut list = TopicPartitionList::new();
-        list.add_partition(&self.topic, partition);
+        list.add_partition(topic, partition);
         self.consumer
             .pause(&list)
-            .map_err(|error| kafka(format!("pausing {}[{partition}]", self.topic), error))
+            .map_err(|error| kafka(format!("pausing {topic}[{partition}]"), error))?;
+        Ok(1)
     }
 }
 
@@ -423,12 +507,50 @@ fn stops_copy(code: RDKafkaErrorCode) -> bool {
     )
 }
 
-/// Enqueues one record, waiting for deliveries while the producer queue is full.
+/// Enqueues the copy of `message`, waiting for deliveries while the producer queue is full.
+///
+/// The copy goes to the same partition number with the same key, value (null stays null),
+/// headers in order plus [`SOURCE_OFFSET_HEADER`], and the timestamp as CreateTime.
 fn send(
     producer: &BaseProducer<Deliveries>,
-    mut record: BaseRecord<'_, [u8], [u8], Box<Sent>>,
+    message: &BorrowedMessage<'_>,
     job: &CopyJob,
+    index: usize,
 ) -> Result<(), CopyError> {
+    let offset = message.offset();
+    let source_headers = message.headers();
+    let mut headers =
+        OwnedHeaders::new_with_capacity(source_headers.map_or(0, |headers| headers.count()) + 1);
+    if let Some(source_headers) = source_headers {
+        for header in source_headers.iter() {
+            headers = headers.insert(header);
+        }
+    }
+    let encoded = encode_source_offset(offset);
+    headers = headers.insert(Header {
+        key: SOURCE_OFFSET_HEADER,
+        value: Some(&encoded),
+    });
+    let bytes = message.key().map_or(0, <[u8]>::len) + message.payload().map_or(0, <[u8]>::len);
+    let mut record: BaseRecord<'_, [u8], [u8], Box<Sent>> = BaseRecord::with_opaque_to(
+        &job.target_topic,
+        Box::new(Sent {
+            index,
+            offset,
+            bytes: bytes as u64,
+        }),
+    )
+    .partition(message.partition())
+    .headers(headers);
+    if let Some(key) = message.key() {
+        record = record.key(key);
+    }
+    if let Some(value) = message.payload() {
+        record = record.payload(value);
+    }
+    if let Some(timestamp) = message.timestamp().to_millis() {
+        record = record.timestamp(timestamp);
+    }
     loop {
         match producer.send(record) {
             Ok(()) => return Ok(()),
@@ -452,6 +574,7 @@ fn send(
 struct Sent {
     index: usize,
     offset: i64,
+    bytes: u64,
 }
 
 /// Delivery reports, gathered by the producer's context.
@@ -461,6 +584,8 @@ struct Deliveries {
 
 struct Delivered {
     copied: Vec<u64>,
+    /// Key and value bytes delivered.
+    bytes: u64,
     maps: Vec<OffsetMap>,
     error: Option<CopyError>,
 }
@@ -470,6 +595,7 @@ impl Deliveries {
         Deliveries {
             state: Mutex::new(Delivered {
                 copied: vec![0; maps.len()],
+                bytes: 0,
                 maps,
                 error: None,
             }),
@@ -495,6 +621,7 @@ impl ProducerContext for Deliveries {
         match result {
             Ok(message) => {
                 state.copied[sent.index] += 1;
+                state.bytes += sent.bytes;
                 if let Err(error) = state.maps[sent.index].push(sent.offset, message.offset()) {
                     state.error.get_or_insert_with(|| CopyError::OffsetMap {
                         topic: message.topic().to_string(),

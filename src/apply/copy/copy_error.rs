@@ -51,6 +51,15 @@ pub enum CopyError {
         source_end: i64,
     },
 
+    /// Nothing moved for the stall timeout.
+    #[error(
+        "the copy made no progress for {seconds}s (still waiting on {partition}): no record was \
+         delivered to the target and no partition finished. A broker is most likely unreachable \
+         or refusing requests; check both clusters (ferry's log with -v names the failing \
+         requests), then run apply again: the copy resumes exactly where the target ends."
+    )]
+    Stalled { seconds: u64, partition: String },
+
     /// Two jobs read the same source partition or write the same target partition.
     #[error(
         "partition {topic}[{partition}] appears in more than one copy job; each source partition \

@@ -18,5 +18,7 @@ pub use offset_map::{OffsetMap, OffsetMapError, Run, Translation};
 
 mod copier;
 mod copy_error;
+mod copy_progress;
 pub use copier::*;
 pub use copy_error::CopyError;
+pub use copy_progress::CopyProgress;
