@@ -338,6 +338,10 @@ fn ferry_copy(source: &str, target: &str, topic: &str, p: &Params) -> anyhow::Re
         libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
         usage
     };
+    eprintln!(
+        "bench copy: ferry child cpu user {}s sys {}s",
+        usage.ru_utime.tv_sec, usage.ru_stime.tv_sec
+    );
     Ok((seconds, usage.ru_maxrss))
 }
 
