@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod config;
 pub mod diff;
 pub mod error;
+pub mod hcl_format;
 pub mod plan;
 pub mod platform;
 pub mod render;

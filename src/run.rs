@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use crate::apply::reporter::TerminalReporter;
 use crate::apply::{ApplyError, Executor, group_lags};
-use crate::cli::{ApplyArgs, Cli, Command, ConnectArgs, Format, PlanArgs, StateCommand};
+use crate::cli::{ApplyArgs, Cli, Command, ConnectArgs, FmtArgs, Format, PlanArgs, StateCommand};
 use crate::cluster::{ClusterAccess, RdKafkaCluster};
 use crate::config::{self, ClusterSettings, Desired, LoadOptions};
 use crate::error::Error;
+use crate::hcl_format;
 use crate::plan::{self, Plan, SAVED_PLAN_VERSION, SavedPlan};
 use crate::platform::Platform;
 use crate::render::{self, Theme};
@@ -19,6 +20,16 @@ use crate::snapshot::{ClusterSnapshot, Snapshot};
 use crate::state::{State, StateStore, StepRecord};
 
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+    // Commands that need no (valid) configuration.
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "ferry", &mut std::io::stdout());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Fmt(args) => return fmt(&cli, args),
+        _ => {}
+    }
     let desired = load(&cli)?;
     let store = StateStore::new(desired.state.path.clone());
     match &cli.command {
@@ -37,6 +48,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Plan(args) => plan(&cli, &desired, &store, args),
         Command::Apply(args) => apply(&cli, &desired, &store, args),
         Command::Status(args) => status(&desired, &store, args),
+        Command::Init(_) | Command::Drift(_) => Err(Error::Usage("not yet".into())),
+        Command::Fmt(_) | Command::Completions { .. } => {
+            unreachable!("handled before the configuration is loaded")
+        }
         Command::ForceUnlock { id } => {
             store.force_unlock(id)?;
             println!("Lock {id} on {} removed.", store.path().display());
@@ -164,6 +179,7 @@ fn plan(
     let text = match args.format {
         Format::Human => render::human(&plan, &Theme::new(colors(cli))),
         Format::Json => render::json(&plan),
+        Format::Markdown => render::markdown(&plan),
     };
     print!("{text}");
     if let Some(out) = &args.out {
@@ -360,6 +376,66 @@ fn check_pin(role: &str, settings: &ClusterSettings, snap: &ClusterSnapshot) -> 
         }),
         _ => Ok(()),
     }
+}
+
+/// `ferry fmt`: rewrites files not in canonical layout; `--check` changes nothing, prints the
+/// diff and exits 3 when some file would change (as `terraform fmt -check` does).
+fn fmt(cli: &Cli, args: &FmtArgs) -> Result<ExitCode, Error> {
+    let files = hcl_format::hcl_files(&cli.dir).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read the configuration directory {}: {e}",
+            cli.dir.display()
+        ))
+    })?;
+    let mut unformatted = Vec::new();
+    let mut problems = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+        let formatted = match hcl_format::format_hcl(&text) {
+            Ok(f) => f,
+            Err(at) => {
+                problems.push(format!("{}:{at}", path.display()));
+                continue;
+            }
+        };
+        if formatted == text {
+            continue;
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        if args.check {
+            print!("{}", hcl_format::unified_diff(&name, &text, &formatted));
+        } else {
+            std::fs::write(&path, &formatted).map_err(|source| Error::Write {
+                path: path.clone(),
+                source,
+            })?;
+            println!("{name}");
+        }
+        unformatted.push(name);
+    }
+    if !problems.is_empty() {
+        return Err(Error::Usage(format!(
+            "cannot format files with syntax errors (nothing was changed in them):\n  {}\nFix them and run `ferry fmt` again.",
+            problems.join("\n  ")
+        )));
+    }
+    Ok(if args.check && !unformatted.is_empty() {
+        eprintln!(
+            "{} not formatted; run `ferry fmt` to fix.",
+            if unformatted.len() == 1 {
+                format!("{} is", unformatted[0])
+            } else {
+                format!("{} files are", unformatted.len())
+            }
+        );
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn colors(cli: &Cli) -> bool {

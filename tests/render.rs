@@ -46,3 +46,32 @@ fn colours_appear_only_when_asked_for() {
     assert!(!render::human(&plan, &Theme::plain()).contains('\u{1b}'));
     assert!(render::human(&plan, &Theme::new(true)).contains('\u{1b}'));
 }
+
+#[test]
+fn markdown_plans_are_pr_comments_with_the_summary_first() {
+    for scheme in ["mirror", "dual_consume", "single_consume"] {
+        let text = render::markdown(&plan_for(scheme));
+        assert!(
+            text.starts_with("### ferry plan: "),
+            "summary line first: {text}"
+        );
+        assert!(text.trim_end().ends_with(render::PLAN_MARKER));
+        insta::assert_snapshot!(format!("markdown_{scheme}"), text);
+    }
+}
+
+#[test]
+fn markdown_plan_highlights_blocked_topics_and_folds_topic_changes() {
+    let text = render::markdown(&plan_for("mirror"));
+    let caution = text
+        .find("> [!CAUTION]")
+        .expect("blocked topics in a callout");
+    let details = text.find("<details>").expect("topic changes folded");
+    assert!(caution < details, "what blocks apply comes before details");
+    assert!(
+        text.contains("> - `audit`: target has 8 partitions"),
+        "{text}"
+    );
+    assert!(text.contains("```diff\n+ topic \"orders.v1\""), "{text}");
+    assert!(text.contains("exits **2**: changes are pending"), "{text}");
+}

@@ -16,6 +16,9 @@ pub struct Plan {
     pub migration: String,
     pub scheme: Scheme,
     pub start_from: StartFrom,
+    /// `-target topic.NAME` limits: the plan covers only these source topics (empty: all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
     pub source: ClusterSummary,
     pub target: ClusterSummary,
     pub topics: Vec<TopicChange>,
