@@ -8,9 +8,12 @@ use std::time::Duration;
 
 use crate::apply::reporter::TerminalReporter;
 use crate::apply::{ApplyError, Executor, group_lags};
-use crate::cli::{ApplyArgs, Cli, Command, ConnectArgs, FmtArgs, Format, PlanArgs, StateCommand};
+use crate::cli::{
+    ApplyArgs, Cli, Command, ConnectArgs, DriftArgs, FmtArgs, Format, PlanArgs, StateCommand,
+};
 use crate::cluster::{ClusterAccess, RdKafkaCluster};
 use crate::config::{self, ClusterSettings, Desired, LoadOptions};
+use crate::drift::{self, DriftReport};
 use crate::error::Error;
 use crate::hcl_format;
 use crate::plan::{self, Plan, SAVED_PLAN_VERSION, SavedPlan};
@@ -18,6 +21,7 @@ use crate::platform::Platform;
 use crate::render::{self, Theme};
 use crate::snapshot::{ClusterSnapshot, Snapshot};
 use crate::state::{State, StateStore, StepRecord};
+use crate::targeting;
 
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     // Commands that need no (valid) configuration.
@@ -48,7 +52,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Plan(args) => plan(&cli, &desired, &store, args),
         Command::Apply(args) => apply(&cli, &desired, &store, args),
         Command::Status(args) => status(&desired, &store, args),
-        Command::Init(_) | Command::Drift(_) => Err(Error::Usage("not yet".into())),
+        Command::Drift(args) => drift(&cli, &desired, &store, args),
+        Command::Init(_) => Err(Error::Usage("not yet".into())),
         Command::Fmt(_) | Command::Completions { .. } => {
             unreachable!("handled before the configuration is loaded")
         }
@@ -131,27 +136,43 @@ fn connect(desired: &Desired, args: &ConnectArgs) -> Result<Session, Error> {
     })
 }
 
-/// The plan, continued from the state when an earlier apply started this migration.
+/// The plan, continued from the state when an earlier apply started this migration, limited
+/// to `targets` (source topic names) when there are any.
 fn current_plan(
     desired: &Desired,
     store: &StateStore,
     state: Option<&State>,
     snapshot: &Snapshot,
+    targets: &[String],
 ) -> Result<Plan, Error> {
-    let mut plan = plan::build(desired, snapshot, Platform::Kafka);
+    let mut plan = if targets.is_empty() {
+        plan::build(desired, snapshot, Platform::Kafka)
+    } else {
+        targeting::check(desired, snapshot, targets)?;
+        let scoped = targeting::narrow_desired(desired, targets);
+        let mut plan = plan::build(
+            &scoped,
+            &targeting::narrow_snapshot(desired, snapshot, targets),
+            Platform::Kafka,
+        );
+        plan.targets = targets.to_vec();
+        plan.unmanaged_target_topics = targeting::unmanaged(desired, snapshot);
+        plan.warnings.push(format!(
+            "-target limits this plan to {}: other topics and their changes are left out; run a plan without -target to see everything",
+            targets.iter().map(|t| format!("topic.{t}")).collect::<Vec<_>>().join(", ")
+        ));
+        plan
+    };
     if let Some(state) = state {
-        if state.migration != desired.migration.name {
-            return Err(ApplyError::OtherMigration {
-                recorded: state.migration.clone(),
-                declared: desired.migration.name.clone(),
-            }
-            .into());
+        check_state(desired, store, state, snapshot)?;
+        if !targets.is_empty() && state.completed_steps() < state.steps.len() {
+            return Err(Error::Usage(format!(
+                "-target cannot narrow migration \"{}\" while it is in progress ({} of {} recorded steps done): the recorded sequence covers all its topics. Run `ferry apply` without -target to finish it, then use -target for later changes.",
+                state.migration,
+                state.completed_steps(),
+                state.steps.len()
+            )));
         }
-        store.check_clusters(
-            state,
-            snapshot.source.cluster_id.as_deref(),
-            snapshot.target.cluster_id.as_deref(),
-        )?;
         let recorded: Vec<_> = state.steps.iter().filter_map(|r| r.step.clone()).collect();
         if recorded.len() == state.steps.len() {
             plan.resume(recorded, state.completed_steps());
@@ -163,8 +184,28 @@ fn current_plan(
         if copy_started {
             plan.accept_own_copy();
         }
+        plan.catch_up();
     }
     Ok(plan)
+}
+
+/// The desired model apply works from: narrowed like the plan when it was limited with -target.
+fn scoped(desired: &Desired, targets: &[String]) -> Desired {
+    if targets.is_empty() {
+        desired.clone()
+    } else {
+        targeting::narrow_desired(desired, targets)
+    }
+}
+
+/// Records steps the state does not have yet (the first apply's whole sequence, or a catch-up
+/// step appended to a finished one).
+fn record_steps(state: &mut State, plan: &Plan) {
+    for (i, step) in plan.steps.iter().enumerate().skip(state.steps.len()) {
+        let mut record = StepRecord::pending(i, step.kind(), render::describe_step(step));
+        record.step = Some(step.clone());
+        state.steps.push(record);
+    }
 }
 
 fn plan(
@@ -174,8 +215,9 @@ fn plan(
     args: &PlanArgs,
 ) -> Result<ExitCode, Error> {
     let state = store.load()?;
+    let targets = targeting::parse(&args.targets)?;
     let session = connect(desired, &args.connect)?;
-    let plan = current_plan(desired, store, state.as_ref(), &session.snapshot)?;
+    let plan = current_plan(desired, store, state.as_ref(), &session.snapshot, &targets)?;
     let text = match args.format {
         Format::Human => render::human(&plan, &Theme::new(colors(cli))),
         Format::Json => render::json(&plan),
@@ -217,16 +259,35 @@ fn apply(
 ) -> Result<ExitCode, Error> {
     let _lock = store.lock("apply", args.lock_timeout)?;
     let state = store.load()?;
-    let session = connect(desired, &args.connect)?;
-    let mut plan = current_plan(desired, store, state.as_ref(), &session.snapshot)?;
-
-    match &args.plan_file {
+    let mut targets = targeting::parse(&args.targets)?;
+    let saved = match &args.plan_file {
         Some(path) => {
             let saved = SavedPlan::read(path).map_err(ApplyError::SavedPlan)?;
+            if !targets.is_empty() && targets != saved.plan.targets {
+                return Err(Error::Usage(format!(
+                    "{} was planned {}; apply it without -target (a saved plan keeps its own targets)",
+                    path.display(),
+                    if saved.plan.targets.is_empty() {
+                        "without -target".to_string()
+                    } else {
+                        format!("with -target topic.{}", saved.plan.targets.join(", topic."))
+                    }
+                )));
+            }
+            targets = saved.plan.targets.clone();
+            Some((path, saved))
+        }
+        None => None,
+    };
+    let session = connect(desired, &args.connect)?;
+    let mut plan = current_plan(desired, store, state.as_ref(), &session.snapshot, &targets)?;
+
+    match saved {
+        Some((path, saved)) => {
             let stale = saved.staleness(
                 &desired.fingerprint,
                 state.as_ref().map(|s| s.serial),
-                &session.snapshot.fingerprint(),
+                &plan.fingerprint.metadata,
             );
             if !stale.is_empty() {
                 return Err(ApplyError::StalePlan {
@@ -261,11 +322,13 @@ fn apply(
 
     let mut state = match state {
         Some(s) => s,
-        None => new_state(desired, &session, &plan),
+        None => new_state(desired, &session),
     };
+    record_steps(&mut state, &plan);
+    let scoped = scoped(desired, &targets);
     let reporter = TerminalReporter::new();
     let executor = Executor {
-        desired,
+        desired: &scoped,
         source: &session.source,
         target: &session.target,
         store,
@@ -282,19 +345,13 @@ fn apply(
     Ok(ExitCode::SUCCESS)
 }
 
-fn new_state(desired: &Desired, session: &Session, plan: &Plan) -> State {
-    let mut state = State::new(
+fn new_state(desired: &Desired, session: &Session) -> State {
+    State::new(
         &desired.migration.name,
         desired.migration.scheme,
         session.snapshot.source.cluster_id.clone(),
         session.snapshot.target.cluster_id.clone(),
-    );
-    for (i, step) in plan.steps.iter().enumerate() {
-        let mut record = StepRecord::pending(i, step.kind(), render::describe_step(step));
-        record.step = Some(step.clone());
-        state.steps.push(record);
-    }
-    state
+    )
 }
 
 /// Asks on the terminal; only `yes` proceeds, and never without a terminal to ask on.
@@ -376,6 +433,62 @@ fn check_pin(role: &str, settings: &ClusterSettings, snap: &ClusterSnapshot) -> 
         }),
         _ => Ok(()),
     }
+}
+
+/// `ferry drift`: the live clusters against the configuration and the state; exit 2 on drift.
+/// Reads only: no lock, no state write.
+fn drift(
+    cli: &Cli,
+    desired: &Desired,
+    store: &StateStore,
+    args: &DriftArgs,
+) -> Result<ExitCode, Error> {
+    let state = store.load()?;
+    let session = connect(desired, &args.connect)?;
+    if let Some(state) = &state {
+        check_state(desired, store, state, &session.snapshot)?;
+    }
+    let findings = drift::detect(desired, &session.snapshot, state.as_ref(), Platform::Kafka);
+    let report = DriftReport::build(
+        desired,
+        &session.snapshot,
+        state.as_ref(),
+        findings,
+        args.ignore_unmanaged,
+    );
+    let text = match args.format {
+        Format::Human => render::drift_human(&report, &Theme::new(colors(cli))),
+        Format::Json => render::drift_json(&report),
+        Format::Markdown => render::drift_markdown(&report),
+    };
+    print!("{text}");
+    Ok(if report.has_drift() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The state belongs to this migration and these clusters.
+fn check_state(
+    desired: &Desired,
+    store: &StateStore,
+    state: &State,
+    snapshot: &Snapshot,
+) -> Result<(), Error> {
+    if state.migration != desired.migration.name {
+        return Err(ApplyError::OtherMigration {
+            recorded: state.migration.clone(),
+            declared: desired.migration.name.clone(),
+        }
+        .into());
+    }
+    store.check_clusters(
+        state,
+        snapshot.source.cluster_id.as_deref(),
+        snapshot.target.cluster_id.as_deref(),
+    )?;
+    Ok(())
 }
 
 /// `ferry fmt`: rewrites files not in canonical layout; `--check` changes nothing, prints the
