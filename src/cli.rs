@@ -92,6 +92,7 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
 pub enum SchemeArg {
     DualConsume,
     SingleConsume,

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod drift;
 pub mod error;
 pub mod hcl_format;
+pub mod init;
 pub mod plan;
 pub mod platform;
 pub mod render;

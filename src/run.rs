@@ -9,13 +9,15 @@ use std::time::Duration;
 use crate::apply::reporter::TerminalReporter;
 use crate::apply::{ApplyError, Executor, group_lags};
 use crate::cli::{
-    ApplyArgs, Cli, Command, ConnectArgs, DriftArgs, FmtArgs, Format, PlanArgs, StateCommand,
+    ApplyArgs, Cli, Command, ConnectArgs, DriftArgs, FmtArgs, Format, InitArgs, PlanArgs,
+    SchemeArg, StateCommand,
 };
 use crate::cluster::{ClusterAccess, RdKafkaCluster};
-use crate::config::{self, ClusterSettings, Desired, LoadOptions};
+use crate::config::{self, ClusterSettings, Desired, LoadOptions, Scheme};
 use crate::drift::{self, DriftReport};
 use crate::error::Error;
 use crate::hcl_format;
+use crate::init;
 use crate::plan::{self, Plan, SAVED_PLAN_VERSION, SavedPlan};
 use crate::platform::Platform;
 use crate::render::{self, Theme};
@@ -32,6 +34,22 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Fmt(args) => return fmt(&cli, args),
+        Command::Init(args) if !args.from_source => {
+            let scheme = match args.scheme {
+                SchemeArg::DualConsume => Scheme::DualConsume,
+                SchemeArg::SingleConsume => Scheme::SingleConsume,
+                SchemeArg::Mirror => Scheme::Mirror,
+            };
+            let out = args.out.clone().unwrap_or_else(|| cli.dir.clone());
+            let files = [("main.hcl".to_string(), init::starter(scheme))];
+            for path in init::write_files(&out, &files, args.force)? {
+                println!(
+                    "Wrote {} (scheme {scheme}). Edit it, then run `ferry init --from-source` and `ferry plan`.",
+                    path.display()
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         _ => {}
     }
     let desired = load(&cli)?;
@@ -53,7 +71,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Apply(args) => apply(&cli, &desired, &store, args),
         Command::Status(args) => status(&desired, &store, args),
         Command::Drift(args) => drift(&cli, &desired, &store, args),
-        Command::Init(_) => Err(Error::Usage("not yet".into())),
+        Command::Init(args) => init_from_source(&cli, &desired, args),
         Command::Fmt(_) | Command::Completions { .. } => {
             unreachable!("handled before the configuration is loaded")
         }
@@ -98,6 +116,10 @@ fn no_state(store: &StateStore) -> Error {
 }
 
 fn load(cli: &Cli) -> Result<Desired, Error> {
+    Ok(config::load(&cli.dir, &load_options(cli)?)?)
+}
+
+fn load_options(cli: &Cli) -> Result<LoadOptions, Error> {
     let mut vars = BTreeMap::new();
     for v in &cli.vars {
         let (name, value) = v.split_once('=').ok_or_else(|| {
@@ -108,7 +130,7 @@ fn load(cli: &Cli) -> Result<Desired, Error> {
         })?;
         vars.insert(name.to_string(), value.to_string());
     }
-    Ok(config::load(&cli.dir, &LoadOptions { vars })?)
+    Ok(LoadOptions { vars })
 }
 
 /// Both clusters connected and read, pins checked.
@@ -433,6 +455,65 @@ fn check_pin(role: &str, settings: &ClusterSettings, snap: &ClusterSnapshot) -> 
         }),
         _ => Ok(()),
     }
+}
+
+/// `ferry init --from-source`: topic blocks (and groups) from the live source, checked to load
+/// with the rest of the configuration before anything is written.
+fn init_from_source(cli: &Cli, desired: &Desired, args: &InitArgs) -> Result<ExitCode, Error> {
+    let out = args.out.clone().unwrap_or_else(|| cli.dir.clone());
+    let source = RdKafkaCluster::connect("source", &desired.source, args.connect.timeout)?;
+    let view = init::read_source(desired, &source)?;
+    check_pin(
+        "source",
+        &desired.source,
+        &ClusterSnapshot {
+            cluster_id: view.cluster_id.clone(),
+            ..Default::default()
+        },
+    )?;
+    let generated = init::generate(desired, &view, &out.join(init::TOPICS_FILE));
+    let same_dir = out.canonicalize().ok() == cli.dir.canonicalize().ok();
+    if same_dir {
+        init::check_loads(&cli.dir, &generated.files, &load_options(cli)?)?;
+    }
+    let written = init::write_files(&out, &generated.files, args.force)?;
+    println!(
+        "Wrote {}: {} from the source{}.",
+        written[0].display(),
+        plural_count(generated.topics, "topic block"),
+        if generated.not_carried > 0 {
+            format!(
+                " ({} that will not carry over, kept as comments)",
+                plural_count(generated.not_carried, "topic config")
+            )
+        } else {
+            String::new()
+        }
+    );
+    if let Some(groups) = written.get(1) {
+        println!(
+            "Wrote {}: consumer_groups naming {}.",
+            groups.display(),
+            plural_count(generated.groups.len(), "group")
+        );
+    } else if !generated.groups.is_empty() {
+        println!(
+            "Consumer groups with offsets on these topics, matched by your consumer_groups block: {}.",
+            generated.groups.join(", ")
+        );
+    }
+    if !generated.already_declared.is_empty() {
+        println!(
+            "Left out (a topic block elsewhere declares them): {}.",
+            generated.already_declared.join(", ")
+        );
+    }
+    println!("Next: `ferry validate` and `ferry plan`.");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plural_count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", plural(n))
 }
 
 /// `ferry drift`: the live clusters against the configuration and the state; exit 2 on drift.
