@@ -208,6 +208,16 @@ fn current_plan(
         }
         plan.catch_up();
     }
+    for (role, settings, live) in [
+        ("source", &desired.source, &snapshot.source),
+        ("target", &desired.target, &snapshot.target),
+    ] {
+        if let (None, Some(id)) = (&settings.cluster_id, &live.cluster_id) {
+            plan.warnings.push(format!(
+                "cluster \"{role}\" pins no cluster_id: add cluster_id = \"{id}\" so that ferry refuses to run if bootstrap_servers ever point at another cluster"
+            ));
+        }
+    }
     Ok(plan)
 }
 
