@@ -179,10 +179,20 @@ fn current_plan(
         );
         plan.targets = targets.to_vec();
         plan.unmanaged_target_topics = targeting::unmanaged(desired, snapshot);
-        plan.warnings.push(format!(
-            "-target limits this plan to {}: other topics and their changes are left out; run a plan without -target to see everything",
-            targets.iter().map(|t| format!("topic.{t}")).collect::<Vec<_>>().join(", ")
-        ));
+        let named = targets
+            .iter()
+            .map(|t| format!("topic.{t}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        plan.warnings.push(if state.is_none() {
+            format!(
+                "-target limits this plan to {named}, and an apply of it records these steps as the migration's sequence: a later apply without -target only creates or updates the other topics' metadata (no copy, no hooks, no offsets for them). For a pilot, give it its own migration and state file"
+            )
+        } else {
+            format!(
+                "-target limits this plan to {named}: other topics and their changes are left out; run a plan without -target to see everything"
+            )
+        });
         plan
     };
     if let Some(state) = state {

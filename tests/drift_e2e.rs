@@ -213,6 +213,15 @@ fn target_limits_plan_and_apply_to_named_topics_and_a_saved_plan_keeps_them() {
         0,
     );
     assert_eq!(plan["targets"], serde_json::json!(["orders.eu"]));
+    assert!(
+        plan["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("For a pilot")),
+        "a first targeted apply fixes the migration's sequence, and the plan says so: {}",
+        plan["warnings"]
+    );
     let names: Vec<&str> = plan["topics"]
         .as_array()
         .unwrap()
