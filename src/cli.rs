@@ -39,12 +39,18 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a starter configuration; with --from-source, topic blocks read from the live source.
+    Init(InitArgs),
     /// Check the configuration offline (contacts no cluster).
     Validate,
+    /// Rewrite the *.hcl files in canonical layout, comments kept.
+    Fmt(FmtArgs),
     /// Read both clusters and print the ordered migration.
     Plan(PlanArgs),
     /// Carry out the migration (or a plan saved with `plan --out`), recording every step.
     Apply(ApplyArgs),
+    /// Compare the live target (and source) with the declared model and the applied state.
+    Drift(DriftArgs),
     /// Progress of the migration from the state file, with live lag where reachable.
     Status(ConnectArgs),
     /// Remove a lock left by an apply that is gone.
@@ -55,6 +61,63 @@ pub enum Command {
     /// Inspect the state file.
     #[command(subcommand)]
     State(StateCommand),
+    /// Print a shell completion script (e.g. `ferry completions bash > /etc/bash_completion.d/ferry`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Read the live source cluster (named in the existing configuration) and write a topic
+    /// block for every selected topic, with only its non-default configs.
+    #[arg(long)]
+    pub from_source: bool,
+
+    /// Directory to write into (default: the config directory).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Overwrite files ferry init wrote before.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Scheme of the starter configuration (without --from-source).
+    #[arg(long, value_enum, default_value_t = SchemeArg::Mirror)]
+    pub scheme: SchemeArg,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum SchemeArg {
+    DualConsume,
+    SingleConsume,
+    Mirror,
+}
+
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Change no file: print a diff of what would change and exit 3 if any file is not formatted.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// List target topics ferry does not manage without counting them as drift (shared clusters).
+    #[arg(long)]
+    pub ignore_unmanaged: bool,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,6 +144,10 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub auto_approve: bool,
 
+    /// Limit the apply to `topic.NAME` (repeatable; `-target` works too).
+    #[arg(long = "target", value_name = "topic.NAME")]
+    pub targets: Vec<String>,
+
     /// How long to wait for another apply's lock to be released (0: fail at once).
     #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
     pub lock_timeout: std::time::Duration,
@@ -103,6 +170,10 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
+    /// Limit the plan to `topic.NAME` (repeatable; `-target` works too).
+    #[arg(long = "target", value_name = "topic.NAME")]
+    pub targets: Vec<String>,
+
     #[command(flatten)]
     pub connect: ConnectArgs,
 }
@@ -111,4 +182,19 @@ pub struct PlanArgs {
 pub enum Format {
     Human,
     Json,
+    /// GitHub-flavoured Markdown, for a pull-request comment.
+    Markdown,
+}
+
+/// Terraform users type `-target=topic.x`; clap knows `--target`. Everything else is unchanged.
+pub fn terraform_style_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    args.into_iter()
+        .map(|a| match a.to_str() {
+            Some("-target") => "--target".into(),
+            Some(s) if s.starts_with("-target=") => format!("-{s}").into(),
+            _ => a,
+        })
+        .collect()
 }

@@ -7,7 +7,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = ferry::cli::Cli::parse();
+    let cli = ferry::cli::Cli::parse_from(ferry::cli::terraform_style_args(std::env::args_os()));
     let level = match cli.verbose {
         0 => "warn",
         1 => "ferry=debug,warn",

@@ -8,17 +8,50 @@ use std::time::Duration;
 
 use crate::apply::reporter::TerminalReporter;
 use crate::apply::{ApplyError, Executor, group_lags};
-use crate::cli::{ApplyArgs, Cli, Command, ConnectArgs, Format, PlanArgs, StateCommand};
+use crate::cli::{
+    ApplyArgs, Cli, Command, ConnectArgs, DriftArgs, FmtArgs, Format, InitArgs, PlanArgs,
+    SchemeArg, StateCommand,
+};
 use crate::cluster::{ClusterAccess, RdKafkaCluster};
-use crate::config::{self, ClusterSettings, Desired, LoadOptions};
+use crate::config::{self, ClusterSettings, Desired, LoadOptions, Scheme};
+use crate::drift::{self, DriftReport};
 use crate::error::Error;
+use crate::hcl_format;
+use crate::init;
 use crate::plan::{self, Plan, SAVED_PLAN_VERSION, SavedPlan};
 use crate::platform::Platform;
 use crate::render::{self, Theme};
 use crate::snapshot::{ClusterSnapshot, Snapshot};
 use crate::state::{State, StateStore, StepRecord};
+use crate::targeting;
 
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+    // Commands that need no (valid) configuration.
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "ferry", &mut std::io::stdout());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Fmt(args) => return fmt(&cli, args),
+        Command::Init(args) if !args.from_source => {
+            let scheme = match args.scheme {
+                SchemeArg::DualConsume => Scheme::DualConsume,
+                SchemeArg::SingleConsume => Scheme::SingleConsume,
+                SchemeArg::Mirror => Scheme::Mirror,
+            };
+            let out = args.out.clone().unwrap_or_else(|| cli.dir.clone());
+            let files = [("main.hcl".to_string(), init::starter(scheme))];
+            for path in init::write_files(&out, &files, args.force)? {
+                println!(
+                    "Wrote {} (scheme {scheme}). Edit it, then run `ferry init --from-source` and `ferry plan`.",
+                    path.display()
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     let desired = load(&cli)?;
     let store = StateStore::new(desired.state.path.clone());
     match &cli.command {
@@ -37,6 +70,11 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Plan(args) => plan(&cli, &desired, &store, args),
         Command::Apply(args) => apply(&cli, &desired, &store, args),
         Command::Status(args) => status(&desired, &store, args),
+        Command::Drift(args) => drift(&cli, &desired, &store, args),
+        Command::Init(args) => init_from_source(&cli, &desired, args),
+        Command::Fmt(_) | Command::Completions { .. } => {
+            unreachable!("handled before the configuration is loaded")
+        }
         Command::ForceUnlock { id } => {
             store.force_unlock(id)?;
             println!("Lock {id} on {} removed.", store.path().display());
@@ -78,6 +116,10 @@ fn no_state(store: &StateStore) -> Error {
 }
 
 fn load(cli: &Cli) -> Result<Desired, Error> {
+    Ok(config::load(&cli.dir, &load_options(cli)?)?)
+}
+
+fn load_options(cli: &Cli) -> Result<LoadOptions, Error> {
     let mut vars = BTreeMap::new();
     for v in &cli.vars {
         let (name, value) = v.split_once('=').ok_or_else(|| {
@@ -88,7 +130,7 @@ fn load(cli: &Cli) -> Result<Desired, Error> {
         })?;
         vars.insert(name.to_string(), value.to_string());
     }
-    Ok(config::load(&cli.dir, &LoadOptions { vars })?)
+    Ok(LoadOptions { vars })
 }
 
 /// Both clusters connected and read, pins checked.
@@ -116,27 +158,53 @@ fn connect(desired: &Desired, args: &ConnectArgs) -> Result<Session, Error> {
     })
 }
 
-/// The plan, continued from the state when an earlier apply started this migration.
+/// The plan, continued from the state when an earlier apply started this migration, limited
+/// to `targets` (source topic names) when there are any.
 fn current_plan(
     desired: &Desired,
     store: &StateStore,
     state: Option<&State>,
     snapshot: &Snapshot,
+    targets: &[String],
 ) -> Result<Plan, Error> {
-    let mut plan = plan::build(desired, snapshot, Platform::Kafka);
+    let mut plan = if targets.is_empty() {
+        plan::build(desired, snapshot, Platform::Kafka)
+    } else {
+        targeting::check(desired, snapshot, targets)?;
+        let scoped = targeting::narrow_desired(desired, targets);
+        let mut plan = plan::build(
+            &scoped,
+            &targeting::narrow_snapshot(desired, snapshot, targets),
+            Platform::Kafka,
+        );
+        plan.targets = targets.to_vec();
+        plan.unmanaged_target_topics = targeting::unmanaged(desired, snapshot);
+        let named = targets
+            .iter()
+            .map(|t| format!("topic.{t}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        plan.warnings.push(if state.is_none() {
+            format!(
+                "-target limits this plan to {named}, and an apply of it records these steps as the migration's sequence: a later apply without -target only creates or updates the other topics' metadata (no copy, no hooks, no offsets for them). For a pilot, give it its own migration and state file"
+            )
+        } else {
+            format!(
+                "-target limits this plan to {named}: other topics and their changes are left out; run a plan without -target to see everything"
+            )
+        });
+        plan
+    };
     if let Some(state) = state {
-        if state.migration != desired.migration.name {
-            return Err(ApplyError::OtherMigration {
-                recorded: state.migration.clone(),
-                declared: desired.migration.name.clone(),
-            }
-            .into());
+        check_state(desired, store, state, snapshot)?;
+        if !targets.is_empty() && state.completed_steps() < state.steps.len() {
+            return Err(Error::Usage(format!(
+                "-target cannot narrow migration \"{}\" while it is in progress ({} of {} recorded steps done): the recorded sequence covers all its topics. Run `ferry apply` without -target to finish it, then use -target for later changes.",
+                state.migration,
+                state.completed_steps(),
+                state.steps.len()
+            )));
         }
-        store.check_clusters(
-            state,
-            snapshot.source.cluster_id.as_deref(),
-            snapshot.target.cluster_id.as_deref(),
-        )?;
         let recorded: Vec<_> = state.steps.iter().filter_map(|r| r.step.clone()).collect();
         if recorded.len() == state.steps.len() {
             plan.resume(recorded, state.completed_steps());
@@ -148,8 +216,38 @@ fn current_plan(
         if copy_started {
             plan.accept_own_copy();
         }
+        plan.catch_up();
+    }
+    for (role, settings, live) in [
+        ("source", &desired.source, &snapshot.source),
+        ("target", &desired.target, &snapshot.target),
+    ] {
+        if let (None, Some(id)) = (&settings.cluster_id, &live.cluster_id) {
+            plan.warnings.push(format!(
+                "cluster \"{role}\" pins no cluster_id: add cluster_id = \"{id}\" so that ferry refuses to run if bootstrap_servers ever point at another cluster"
+            ));
+        }
     }
     Ok(plan)
+}
+
+/// The desired model apply works from: narrowed like the plan when it was limited with -target.
+fn scoped(desired: &Desired, targets: &[String]) -> Desired {
+    if targets.is_empty() {
+        desired.clone()
+    } else {
+        targeting::narrow_desired(desired, targets)
+    }
+}
+
+/// Records steps the state does not have yet (the first apply's whole sequence, or a catch-up
+/// step appended to a finished one).
+fn record_steps(state: &mut State, plan: &Plan) {
+    for (i, step) in plan.steps.iter().enumerate().skip(state.steps.len()) {
+        let mut record = StepRecord::pending(i, step.kind(), render::describe_step(step));
+        record.step = Some(step.clone());
+        state.steps.push(record);
+    }
 }
 
 fn plan(
@@ -159,11 +257,13 @@ fn plan(
     args: &PlanArgs,
 ) -> Result<ExitCode, Error> {
     let state = store.load()?;
+    let targets = targeting::parse(&args.targets)?;
     let session = connect(desired, &args.connect)?;
-    let plan = current_plan(desired, store, state.as_ref(), &session.snapshot)?;
+    let plan = current_plan(desired, store, state.as_ref(), &session.snapshot, &targets)?;
     let text = match args.format {
         Format::Human => render::human(&plan, &Theme::new(colors(cli))),
         Format::Json => render::json(&plan),
+        Format::Markdown => render::markdown(&plan),
     };
     print!("{text}");
     if let Some(out) = &args.out {
@@ -201,16 +301,35 @@ fn apply(
 ) -> Result<ExitCode, Error> {
     let _lock = store.lock("apply", args.lock_timeout)?;
     let state = store.load()?;
-    let session = connect(desired, &args.connect)?;
-    let mut plan = current_plan(desired, store, state.as_ref(), &session.snapshot)?;
-
-    match &args.plan_file {
+    let mut targets = targeting::parse(&args.targets)?;
+    let saved = match &args.plan_file {
         Some(path) => {
             let saved = SavedPlan::read(path).map_err(ApplyError::SavedPlan)?;
+            if !targets.is_empty() && targets != saved.plan.targets {
+                return Err(Error::Usage(format!(
+                    "{} was planned {}; apply it without -target (a saved plan keeps its own targets)",
+                    path.display(),
+                    if saved.plan.targets.is_empty() {
+                        "without -target".to_string()
+                    } else {
+                        format!("with -target topic.{}", saved.plan.targets.join(", topic."))
+                    }
+                )));
+            }
+            targets = saved.plan.targets.clone();
+            Some((path, saved))
+        }
+        None => None,
+    };
+    let session = connect(desired, &args.connect)?;
+    let mut plan = current_plan(desired, store, state.as_ref(), &session.snapshot, &targets)?;
+
+    match saved {
+        Some((path, saved)) => {
             let stale = saved.staleness(
                 &desired.fingerprint,
                 state.as_ref().map(|s| s.serial),
-                &session.snapshot.fingerprint(),
+                &plan.fingerprint.metadata,
             );
             if !stale.is_empty() {
                 return Err(ApplyError::StalePlan {
@@ -245,11 +364,13 @@ fn apply(
 
     let mut state = match state {
         Some(s) => s,
-        None => new_state(desired, &session, &plan),
+        None => new_state(desired, &session),
     };
+    record_steps(&mut state, &plan);
+    let scoped = scoped(desired, &targets);
     let reporter = TerminalReporter::new();
     let executor = Executor {
-        desired,
+        desired: &scoped,
         source: &session.source,
         target: &session.target,
         store,
@@ -266,19 +387,13 @@ fn apply(
     Ok(ExitCode::SUCCESS)
 }
 
-fn new_state(desired: &Desired, session: &Session, plan: &Plan) -> State {
-    let mut state = State::new(
+fn new_state(desired: &Desired, session: &Session) -> State {
+    State::new(
         &desired.migration.name,
         desired.migration.scheme,
         session.snapshot.source.cluster_id.clone(),
         session.snapshot.target.cluster_id.clone(),
-    );
-    for (i, step) in plan.steps.iter().enumerate() {
-        let mut record = StepRecord::pending(i, step.kind(), render::describe_step(step));
-        record.step = Some(step.clone());
-        state.steps.push(record);
-    }
-    state
+    )
 }
 
 /// Asks on the terminal; only `yes` proceeds, and never without a terminal to ask on.
@@ -360,6 +475,181 @@ fn check_pin(role: &str, settings: &ClusterSettings, snap: &ClusterSnapshot) -> 
         }),
         _ => Ok(()),
     }
+}
+
+/// `ferry init --from-source`: topic blocks (and groups) from the live source, checked to load
+/// with the rest of the configuration before anything is written.
+fn init_from_source(cli: &Cli, desired: &Desired, args: &InitArgs) -> Result<ExitCode, Error> {
+    let out = args.out.clone().unwrap_or_else(|| cli.dir.clone());
+    let source = RdKafkaCluster::connect("source", &desired.source, args.connect.timeout)?;
+    let view = init::read_source(desired, &source)?;
+    check_pin(
+        "source",
+        &desired.source,
+        &ClusterSnapshot {
+            cluster_id: view.cluster_id.clone(),
+            ..Default::default()
+        },
+    )?;
+    let generated = init::generate(desired, &view, &out.join(init::TOPICS_FILE));
+    let same_dir = out.canonicalize().ok() == cli.dir.canonicalize().ok();
+    if same_dir {
+        init::check_loads(&cli.dir, &generated.files, &load_options(cli)?)?;
+    }
+    let written = init::write_files(&out, &generated.files, args.force)?;
+    println!(
+        "Wrote {}: {} from the source{}.",
+        written[0].display(),
+        plural_count(generated.topics, "topic block"),
+        if generated.not_carried > 0 {
+            format!(
+                " ({} that will not carry over, kept as comments)",
+                plural_count(generated.not_carried, "topic config")
+            )
+        } else {
+            String::new()
+        }
+    );
+    if let Some(groups) = written.get(1) {
+        println!(
+            "Wrote {}: consumer_groups naming {}.",
+            groups.display(),
+            plural_count(generated.groups.len(), "group")
+        );
+    } else if !generated.groups.is_empty() {
+        println!(
+            "Consumer groups with offsets on these topics, matched by your consumer_groups block: {}.",
+            generated.groups.join(", ")
+        );
+    }
+    if !generated.already_declared.is_empty() {
+        println!(
+            "Left out (a topic block elsewhere declares them): {}.",
+            generated.already_declared.join(", ")
+        );
+    }
+    println!("Next: `ferry validate` and `ferry plan`.");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plural_count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", plural(n))
+}
+
+/// `ferry drift`: the live clusters against the configuration and the state; exit 2 on drift.
+/// Reads only: no lock, no state write.
+fn drift(
+    cli: &Cli,
+    desired: &Desired,
+    store: &StateStore,
+    args: &DriftArgs,
+) -> Result<ExitCode, Error> {
+    let state = store.load()?;
+    let session = connect(desired, &args.connect)?;
+    if let Some(state) = &state {
+        check_state(desired, store, state, &session.snapshot)?;
+    }
+    let findings = drift::detect(desired, &session.snapshot, state.as_ref(), Platform::Kafka);
+    let report = DriftReport::build(
+        desired,
+        &session.snapshot,
+        state.as_ref(),
+        findings,
+        args.ignore_unmanaged,
+    );
+    let text = match args.format {
+        Format::Human => render::drift_human(&report, &Theme::new(colors(cli))),
+        Format::Json => render::drift_json(&report),
+        Format::Markdown => render::drift_markdown(&report),
+    };
+    print!("{text}");
+    Ok(if report.has_drift() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The state belongs to this migration and these clusters.
+fn check_state(
+    desired: &Desired,
+    store: &StateStore,
+    state: &State,
+    snapshot: &Snapshot,
+) -> Result<(), Error> {
+    if state.migration != desired.migration.name {
+        return Err(ApplyError::OtherMigration {
+            recorded: state.migration.clone(),
+            declared: desired.migration.name.clone(),
+        }
+        .into());
+    }
+    store.check_clusters(
+        state,
+        snapshot.source.cluster_id.as_deref(),
+        snapshot.target.cluster_id.as_deref(),
+    )?;
+    Ok(())
+}
+
+/// `ferry fmt`: rewrites files not in canonical layout; `--check` changes nothing, prints the
+/// diff and exits 3 when some file would change (as `terraform fmt -check` does).
+fn fmt(cli: &Cli, args: &FmtArgs) -> Result<ExitCode, Error> {
+    let files = hcl_format::hcl_files(&cli.dir).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read the configuration directory {}: {e}",
+            cli.dir.display()
+        ))
+    })?;
+    let mut unformatted = Vec::new();
+    let mut problems = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+        let formatted = match hcl_format::format_hcl(&text) {
+            Ok(f) => f,
+            Err(at) => {
+                problems.push(format!("{}:{at}", path.display()));
+                continue;
+            }
+        };
+        if formatted == text {
+            continue;
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        if args.check {
+            print!("{}", hcl_format::unified_diff(&name, &text, &formatted));
+        } else {
+            std::fs::write(&path, &formatted).map_err(|source| Error::Write {
+                path: path.clone(),
+                source,
+            })?;
+            println!("{name}");
+        }
+        unformatted.push(name);
+    }
+    if !problems.is_empty() {
+        return Err(Error::Usage(format!(
+            "cannot format files with syntax errors (nothing was changed in them):\n  {}\nFix them and run `ferry fmt` again.",
+            problems.join("\n  ")
+        )));
+    }
+    Ok(if args.check && !unformatted.is_empty() {
+        eprintln!(
+            "{} not formatted; run `ferry fmt` to fix.",
+            if unformatted.len() == 1 {
+                format!("{} is", unformatted[0])
+            } else {
+                format!("{} files are", unformatted.len())
+            }
+        );
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn colors(cli: &Cli) -> bool {

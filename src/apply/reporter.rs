@@ -103,13 +103,16 @@ impl Reporter for RecordingReporter {
     }
 }
 
-/// What the CLI uses: on a terminal, progress rewrites one status line; otherwise a progress line
+/// What the CLI uses: on a terminal, a wait shows an indicatif spinner with its elapsed time and
+/// status on one rewritten line, cleared when the next line is printed; otherwise a progress line
 /// is printed every `PLAIN_PROGRESS_EVERY`, or sooner (not more than every fifth of it) when its
 /// text changed, so logs stay readable.
 pub struct TerminalReporter {
     term: console::Term,
     interactive: bool,
-    last: std::sync::Mutex<(String, Option<std::time::Instant>, bool)>,
+    /// The live status line of the current wait, on a terminal only.
+    spinner: Mutex<Option<indicatif::ProgressBar>>,
+    last: Mutex<(String, Option<std::time::Instant>)>,
 }
 
 /// How often a non-terminal progress line may repeat.
@@ -118,21 +121,21 @@ const PLAIN_PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs
 impl TerminalReporter {
     pub fn new() -> Self {
         let term = console::Term::stderr();
-        let interactive = term.is_term();
         TerminalReporter {
+            interactive: term.is_term(),
             term,
-            interactive,
-            last: std::sync::Mutex::new((String::new(), None, false)),
+            spinner: Mutex::new(None),
+            last: Mutex::new((String::new(), None)),
         }
     }
 
-    /// Ends a rewritten status line before other output.
-    fn settle_status(&self) {
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        if self.interactive && last.2 {
-            let _ = self.term.write_line("");
-            last.2 = false;
+    /// Ends the current status line (if any) and writes a whole line.
+    fn write_line(&self, text: &str) {
+        let mut spinner = self.spinner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(bar) = spinner.take() {
+            bar.finish_and_clear();
         }
+        let _ = self.term.write_line(text);
     }
 }
 
@@ -142,31 +145,47 @@ impl Default for TerminalReporter {
     }
 }
 
+impl Drop for TerminalReporter {
+    fn drop(&mut self) {
+        let spinner = self.spinner.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(bar) = spinner.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 impl Reporter for TerminalReporter {
     fn line(&self, text: &str) {
-        self.settle_status();
-        let _ = self.term.write_line(text);
+        self.write_line(text);
     }
 
     fn hook_output(&self, hook: &str, _stream: Stream, line: &str) {
-        self.settle_status();
-        let _ = self.term.write_line(&format!("[hook {hook}] {line}"));
+        self.write_line(&format!("[hook {hook}] {line}"));
     }
 
     fn progress(&self, text: &str) {
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         if self.interactive {
-            let _ = self.term.clear_line();
-            let _ = self.term.write_str(&format!("  {text}"));
-            last.2 = true;
+            let mut spinner = self.spinner.lock().unwrap_or_else(|e| e.into_inner());
+            let bar = spinner.get_or_insert_with(|| {
+                let bar = indicatif::ProgressBar::new_spinner();
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("  {spinner} [{elapsed}] {wide_msg}")
+                        .expect("a valid template"),
+                );
+                bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                bar
+            });
+            bar.set_message(text.to_string());
             return;
         }
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let since = last.1.map(|at| at.elapsed());
         let due = since.is_none_or(|d| d >= PLAIN_PROGRESS_EVERY);
         let changed = last.0 != text && since.is_none_or(|d| d >= PLAIN_PROGRESS_EVERY / 5);
         if due || changed {
             let _ = self.term.write_line(&format!("  {text}"));
-            *last = (text.to_string(), Some(std::time::Instant::now()), false);
+            *last = (text.to_string(), Some(std::time::Instant::now()));
         }
     }
 }

@@ -41,6 +41,7 @@ pub fn build(desired: &Desired, snapshot: &Snapshot, platform: Platform) -> Plan
         migration: desired.migration.name.clone(),
         scheme: desired.migration.scheme,
         start_from: desired.replication.start_from,
+        targets: Vec::new(),
         source: summarize(&snapshot.source),
         target: summarize(&snapshot.target),
         topics,

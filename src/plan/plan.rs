@@ -16,6 +16,9 @@ pub struct Plan {
     pub migration: String,
     pub scheme: Scheme,
     pub start_from: StartFrom,
+    /// `-target topic.NAME` limits: the plan covers only these source topics (empty: all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
     pub source: ClusterSummary,
     pub target: ClusterSummary,
     pub topics: Vec<TopicChange>,
@@ -94,6 +97,32 @@ impl Plan {
         self.summary.change = count(Action::Update);
         self.summary.unchanged = count(Action::NoOp);
         self.summary.blocked = count(Action::Blocked);
+    }
+
+    /// A migration whose recorded steps hold no unfinished topic step picks up what its topics
+    /// need since (a source topic that appeared, a config changed on the target behind ferry's
+    /// back) with one more `apply_topics` step at the end. Returns the topics it covers.
+    pub fn catch_up(&mut self) -> Vec<String> {
+        let pending = self.steps[self.completed_steps.min(self.steps.len())..]
+            .iter()
+            .any(|s| matches!(s, Step::ApplyTopics { .. }));
+        let names = |a: Action| -> Vec<String> {
+            self.topics_with(a).map(|t| t.target_name.clone()).collect()
+        };
+        let (create, update) = (names(Action::Create), names(Action::Update));
+        if pending || (create.is_empty() && update.is_empty()) {
+            return Vec::new();
+        }
+        let covered: Vec<String> = create.iter().chain(&update).cloned().collect();
+        if self.scheme == Scheme::Mirror && !create.is_empty() {
+            self.warnings.push(format!(
+                "the last step creates {} on the target after this mirror migration started: their metadata only, the migration's copy does not include their data",
+                create.join(", ")
+            ));
+        }
+        self.steps.push(Step::ApplyTopics { create, update });
+        self.summary.steps = self.steps.len();
+        covered
     }
 
     /// Whether apply would do anything (the meaning of exit code 2 under --detailed-exitcode).

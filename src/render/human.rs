@@ -131,7 +131,7 @@ fn cluster(c: &ClusterSummary) -> String {
     )
 }
 
-fn title(t: &TopicChange) -> String {
+pub(super) fn title(t: &TopicChange) -> String {
     if t.name == t.target_name {
         format!("topic \"{}\"", t.name)
     } else {
@@ -163,31 +163,7 @@ fn topic(w: &mut String, t: &TopicChange, width: usize, theme: &Theme) {
         return;
     }
 
-    let mut rows: Vec<(&str, String, String)> = Vec::new();
-    if let Some(p) = t.partitions {
-        match t.target_partitions {
-            Some(now) => rows.push(("~", "partitions".into(), format!("{now} -> {}", p.value))),
-            None => {
-                let hint = match t.source_partitions {
-                    Some(s) if s != p.value => format!("   (source: {s})"),
-                    _ => String::new(),
-                };
-                rows.push(("+", "partitions".into(), format!("{}{hint}", p.value)));
-            }
-        }
-    }
-    if let Some(r) = t.replication_factor {
-        rows.push(("+", "replication_factor".into(), r.value.to_string()));
-    }
-    for c in &t.config {
-        let key = format!("config.{}", c.key);
-        match (&c.before, t.exists_on_target) {
-            (Some(before), true) => {
-                rows.push(("~", key, format!("\"{before}\" -> \"{}\"", c.after)))
-            }
-            _ => rows.push(("+", key, format!("\"{}\"", c.after))),
-        }
-    }
+    let rows = topic_rows(t);
     let key_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
     for (symbol, key, value) in rows {
         let s = if symbol == "+" {
@@ -217,6 +193,36 @@ fn topic(w: &mut String, t: &TopicChange, width: usize, theme: &Theme) {
     for n in &t.notes {
         let _ = writeln!(w, "      {}", theme.note.apply_to(format!("# {n}")));
     }
+}
+
+/// The attribute lines under a topic: symbol (`+` set, `~` changed), key, value.
+pub(super) fn topic_rows(t: &TopicChange) -> Vec<(&'static str, String, String)> {
+    let mut rows: Vec<(&'static str, String, String)> = Vec::new();
+    if let Some(p) = t.partitions {
+        match t.target_partitions {
+            Some(now) => rows.push(("~", "partitions".into(), format!("{now} -> {}", p.value))),
+            None => {
+                let hint = match t.source_partitions {
+                    Some(s) if s != p.value => format!("   (source: {s})"),
+                    _ => String::new(),
+                };
+                rows.push(("+", "partitions".into(), format!("{}{hint}", p.value)));
+            }
+        }
+    }
+    if let Some(r) = t.replication_factor {
+        rows.push(("+", "replication_factor".into(), r.value.to_string()));
+    }
+    for c in &t.config {
+        let key = format!("config.{}", c.key);
+        match (&c.before, t.exists_on_target) {
+            (Some(before), true) => {
+                rows.push(("~", key, format!("\"{before}\" -> \"{}\"", c.after)))
+            }
+            _ => rows.push(("+", key, format!("\"{}\"", c.after))),
+        }
+    }
+    rows
 }
 
 fn group(w: &mut String, g: &GroupMove, width: usize) {
@@ -338,7 +344,7 @@ fn group_names(groups: &[String]) -> String {
 }
 
 /// "a, b, c and 4 more".
-fn names(all: &[&str], shown: usize) -> String {
+pub(super) fn names(all: &[&str], shown: usize) -> String {
     if all.len() <= shown {
         all.join(", ")
     } else {
@@ -346,7 +352,7 @@ fn names(all: &[&str], shown: usize) -> String {
     }
 }
 
-fn count(n: usize, noun: &str) -> String {
+pub(super) fn count(n: usize, noun: &str) -> String {
     count_u64(n as u64, noun)
 }
 

@@ -1,11 +1,15 @@
 //! Views of a Plan. They only read it; no decision is made here.
 
+mod drift;
 mod human;
 mod json;
-pub mod numbers;
+mod markdown;
+mod numbers;
 mod theme;
 
+pub use drift::{DRIFT_MARKER, drift_human, drift_json, drift_markdown};
 pub use human::{describe_step, human};
 pub use json::json;
+pub use markdown::{PLAN_MARKER, markdown};
 pub use numbers::thousands;
 pub use theme::Theme;
