@@ -13,7 +13,6 @@ use crate::cluster::{ClusterAccess, RdKafkaCluster};
 use crate::config::{self, ClusterSettings, Desired, LoadOptions};
 use crate::error::Error;
 use crate::plan::{self, Plan, SAVED_PLAN_VERSION, SavedPlan};
-use crate::platform::Platform;
 use crate::render::{self, Theme};
 use crate::snapshot::{ClusterSnapshot, Snapshot};
 use crate::state::{State, StateStore, StepRecord};
@@ -123,7 +122,7 @@ fn current_plan(
     state: Option<&State>,
     snapshot: &Snapshot,
 ) -> Result<Plan, Error> {
-    let mut plan = plan::build(desired, snapshot, Platform::Kafka);
+    let mut plan = plan::build(desired, snapshot, desired.target_platform());
     if let Some(state) = state {
         if state.migration != desired.migration.name {
             return Err(ApplyError::OtherMigration {
