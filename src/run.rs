@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::apply::reporter::TerminalReporter;
 use crate::apply::{ApplyError, Executor, group_lags};
+use crate::ckafka::CkafkaCluster;
 use crate::cli::{ApplyArgs, Cli, Command, ConnectArgs, Format, PlanArgs, StateCommand};
 use crate::cluster::{ClusterAccess, RdKafkaCluster};
 use crate::config::{self, ClusterSettings, Desired, LoadOptions};
@@ -93,18 +94,52 @@ fn load(cli: &Cli) -> Result<Desired, Error> {
 /// Both clusters connected and read, pins checked.
 struct Session {
     source: RdKafkaCluster,
-    target: RdKafkaCluster,
+    target: Target,
     snapshot: Snapshot,
+}
+
+/// The target: a Kafka cluster, or CKafka with its topic metadata through the cloud API.
+enum Target {
+    Kafka(RdKafkaCluster),
+    Ckafka(Box<CkafkaCluster>),
+}
+
+impl Target {
+    fn connect(desired: &Desired, timeout: Duration) -> Result<Target, Error> {
+        Ok(match &desired.target.ckafka {
+            Some(ckafka) => Target::Ckafka(Box::new(CkafkaCluster::connect(
+                "target",
+                &desired.target,
+                ckafka,
+                timeout,
+            )?)),
+            None => Target::Kafka(RdKafkaCluster::connect("target", &desired.target, timeout)?),
+        })
+    }
+
+    fn access(&self) -> &dyn ClusterAccess {
+        match self {
+            Target::Kafka(k) => k,
+            Target::Ckafka(c) => c.as_ref(),
+        }
+    }
+
+    fn kafka(&self) -> &RdKafkaCluster {
+        match self {
+            Target::Kafka(k) => k,
+            Target::Ckafka(c) => c.inner(),
+        }
+    }
 }
 
 fn connect(desired: &Desired, args: &ConnectArgs) -> Result<Session, Error> {
     let source = RdKafkaCluster::connect("source", &desired.source, args.timeout)?;
-    let target = RdKafkaCluster::connect("target", &desired.target, args.timeout)?;
-    let snapshot = Snapshot::take(desired, &source, &target)?;
+    let target = Target::connect(desired, args.timeout)?;
+    let snapshot = Snapshot::take(desired, &source, target.access())?;
     // Counting waits for fresh librdkafka statistics, so only when someone reads it.
     if tracing::enabled!(tracing::Level::DEBUG) {
         tracing::debug!(requests = ?source.request_counts(), "source cluster requests");
-        tracing::debug!(requests = ?target.request_counts(), "target cluster requests");
+        tracing::debug!(requests = ?target.kafka().request_counts(), "target cluster requests");
     }
     check_pin("source", &desired.source, &snapshot.source)?;
     check_pin("target", &desired.target, &snapshot.target)?;
@@ -250,7 +285,7 @@ fn apply(
     let executor = Executor {
         desired,
         source: &session.source,
-        target: &session.target,
+        target: session.target.access(),
         store,
         reporter: &reporter,
         config_dir: cli.dir.clone(),
