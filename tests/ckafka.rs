@@ -271,7 +271,7 @@ fn apply_through_the_emulator_creates_the_adjusted_topics_on_the_target_broker()
     for name in ["short", "wide", "zipped"] {
         assert_eq!(topic(&plan, name)["action"], "no_op", "{plan:#}");
     }
-    assert_eq!(adjustments(topic(&plan, "wide"))[0].3, true);
+    assert!(adjustments(topic(&plan, "wide"))[0].3);
 }
 
 #[test]
