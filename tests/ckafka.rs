@@ -477,3 +477,93 @@ fn secrets_never_appear_in_output_logs_saved_plans_or_state() {
         assert!(!text.contains(TEST_SECRET_ID), "secret id leaked:\n{text}");
     }
 }
+
+/// Sends one signed request straight to the emulator (no pacing, no retries), with a chosen
+/// timestamp: what the emulator enforces, seen from the wire.
+fn raw_call(url: &str, action: &str, body: &Value, timestamp: i64) -> Value {
+    use ferry::ckafka::signer::{self, CONTENT_TYPE, SigningInput};
+    let payload = serde_json::to_vec(body).unwrap();
+    let host = url.trim_start_matches("http://").to_string();
+    let input = SigningInput {
+        host: &host,
+        service: "ckafka",
+        timestamp,
+        payload: &payload,
+    };
+    static HTTP: std::sync::OnceLock<reqwest::blocking::Client> = std::sync::OnceLock::new();
+    let response = HTTP
+        .get_or_init(reqwest::blocking::Client::new)
+        .post(format!("{url}/"))
+        .header("Content-Type", CONTENT_TYPE)
+        .header("Host", &host)
+        .header("X-TC-Action", action)
+        .header("X-TC-Version", "2019-08-19")
+        .header("X-TC-Region", "ap-guangzhou")
+        .header("X-TC-Timestamp", timestamp.to_string())
+        .header(
+            "Authorization",
+            signer::authorization(TEST_SECRET_ID, TEST_SECRET_KEY, &input),
+        )
+        .body(payload)
+        .send()
+        .unwrap();
+    response.json().unwrap()
+}
+
+fn error_code(response: &Value) -> Option<&str> {
+    response["Response"]["Error"]["Code"].as_str()
+}
+
+#[test]
+fn the_emulator_enforces_the_documented_limits_and_error_codes() {
+    let bed = Testbed::start().unwrap();
+    let emulator = Emulator::start(EmulatorConfig::new(&bed.target.bootstrap)).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let create = |replicas: i64, retention: i64| {
+        json!({"InstanceId": TEST_INSTANCE_ID, "TopicName": "t", "PartitionNum": 1,
+               "ReplicaNum": replicas, "RetentionMs": retention})
+    };
+    let url = emulator.url();
+    assert_eq!(
+        error_code(&raw_call(url, "CreateTopic", &create(5, 600000), now)),
+        Some("InvalidParameterValue")
+    );
+    assert_eq!(
+        error_code(&raw_call(url, "CreateTopic", &create(3, 1000), now)),
+        Some("InvalidParameterValue")
+    );
+    assert_eq!(
+        error_code(&raw_call(url, "CreateTopic", &create(3, 600000), now - 600)),
+        Some("AuthFailure.SignatureExpire")
+    );
+    let other = json!({"InstanceId": "ckafka-other", "Offset": 0, "Limit": 10});
+    assert_eq!(
+        error_code(&raw_call(url, "DescribeTopicDetail", &other, now)),
+        Some("ResourceNotFound.InstanceNotExist")
+    );
+    // Refused requests count against CreateTopic's 20 per second too: a burst of 25 invalid
+    // ones (answered at once) meets the limit.
+    let codes: Vec<Option<String>> = (0..25)
+        .map(|_| {
+            error_code(&raw_call(url, "CreateTopic", &create(9, 600000), now)).map(String::from)
+        })
+        .collect();
+    assert!(
+        codes
+            .iter()
+            .any(|c| c.as_deref() == Some("RequestLimitExceeded")),
+        "{codes:?}"
+    );
+    let ok = raw_call(
+        url,
+        "DescribeTopicDetail",
+        &json!({"InstanceId": TEST_INSTANCE_ID, "Offset": 0, "Limit": 10}),
+        now,
+    );
+    assert_eq!(ok["Response"]["Result"]["TotalCount"], 0, "{ok:#}");
+    // Nothing reached the broker.
+    assert!(target_topics(&bed).is_empty());
+}
