@@ -20,17 +20,7 @@ pub fn warnings(desired: &Desired, topics: &[TopicChange], volume: CopyVolume) -
     };
     let mut w = Vec::new();
     if let Some(sasl) = &desired.target.sasl {
-        match sasl.username.split_once('#') {
-            None => w.push(format!(
-                "sasl username \"{}\" of cluster \"target\" is not in CKafka's instance#user form; CKafka expects \"{}#{}\"",
-                sasl.username, ckafka.instance_id, sasl.username
-            )),
-            Some((instance, _)) if instance != ckafka.instance_id => w.push(format!(
-                "sasl username \"{}\" of cluster \"target\" names instance \"{instance}\" but the ckafka block names \"{}\"",
-                sasl.username, ckafka.instance_id
-            )),
-            Some(_) => {}
-        }
+        w.extend(sasl_username(&sasl.username, &ckafka.instance_id));
     }
     let producer_gzip = ["compression.type", "compression.codec"]
         .iter()
@@ -69,6 +59,19 @@ pub fn warnings(desired: &Desired, topics: &[TopicChange], volume: CopyVolume) -
         }
     }
     w
+}
+
+/// CKafka's SASL usernames are `<instance id>#<user>`; anything else is almost always a mistake.
+pub fn sasl_username(username: &str, instance_id: &str) -> Option<String> {
+    match username.split_once('#') {
+        None => Some(format!(
+            "sasl username \"{username}\" of cluster \"target\" is not in CKafka's instance#user form; CKafka expects \"{instance_id}#{username}\""
+        )),
+        Some((instance, _)) if instance != instance_id => Some(format!(
+            "sasl username \"{username}\" of cluster \"target\" names instance \"{instance}\" but the ckafka block names \"{instance_id}\""
+        )),
+        Some(_) => None,
+    }
 }
 
 fn is_gzip(v: Option<&String>) -> bool {
@@ -131,6 +134,22 @@ mod tests {
         assert!(text.contains("about 46 min"), "{text}");
         assert!(text.contains("assumed 1024 bytes"), "{text}");
         assert!(slow_copy(volume, 1000.0, "test").is_none());
+    }
+
+    #[test]
+    fn sasl_usernames_must_name_the_instance() {
+        assert!(sasl_username("ckafka-abc#ferry", "ckafka-abc").is_none());
+        let bare = sasl_username("ferry", "ckafka-abc").unwrap();
+        assert!(bare.contains("\"ckafka-abc#ferry\""), "{bare}");
+        let other = sasl_username("ckafka-xyz#ferry", "ckafka-abc").unwrap();
+        assert!(other.contains("ckafka-xyz"), "{other}");
+    }
+
+    #[test]
+    fn gzip_is_recognised_in_any_case() {
+        assert!(is_gzip(Some(&" GZIP".to_string())));
+        assert!(!is_gzip(Some(&"lz4".to_string())));
+        assert!(!is_gzip(None));
     }
 
     #[test]
