@@ -3,6 +3,7 @@
 //! Data flows one way: config -> desired model -> snapshot -> diff -> plan -> render or apply.
 
 pub mod apply;
+pub mod ckafka;
 pub mod cli;
 pub mod cluster;
 pub mod config;

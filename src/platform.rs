@@ -8,6 +8,65 @@
 pub struct KeySpec {
     pub key: &'static str,
     pub default: &'static str,
+    /// Values the platform takes; anything else needs an adjustment (see `crate::ckafka::adjust`).
+    pub allowed: Allowed,
+    /// How a cloud API names the key, when the platform's metadata goes through one.
+    pub api: Option<ApiField>,
+}
+
+impl KeySpec {
+    /// A Kafka key: any value the broker itself accepts, set over the Kafka protocol.
+    pub const fn kafka(key: &'static str, default: &'static str) -> KeySpec {
+        KeySpec {
+            key,
+            default,
+            allowed: Allowed::Any,
+            api: None,
+        }
+    }
+}
+
+/// Which values a platform takes for a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allowed {
+    Any,
+    /// An integer in `min..=max`, or exactly `or` (such as -1 for "unlimited").
+    Range {
+        min: i64,
+        max: i64,
+        or: Option<i64>,
+    },
+    /// One of these texts (compared after [`normalize`]).
+    OneOf(&'static [&'static str]),
+}
+
+/// A key's field names in a cloud API: set in requests as `request`, read back from the topic
+/// attributes' `Config` object as `describe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiField {
+    pub request: &'static str,
+    pub describe: &'static str,
+    pub kind: ApiKind,
+}
+
+/// How the API spells a key's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKind {
+    Integer,
+    Text,
+    /// Kafka's "true"/"false" as 1/0.
+    Flag,
+}
+
+/// One spelling per meaning: `delete,compact` and `compact, delete` are the same policy.
+pub fn normalize(key: &str, value: &str) -> String {
+    if key == "cleanup.policy" {
+        let mut parts: Vec<&str> = value.split(',').map(str::trim).collect();
+        parts.sort_unstable();
+        parts.dedup();
+        return parts.join(",");
+    }
+    value.trim().to_string()
 }
 
 /// The kind of cluster on the other end, and its rules.
@@ -15,106 +74,36 @@ pub struct KeySpec {
 pub enum Platform {
     /// Apache Kafka or any broker speaking its admin protocol.
     Kafka,
+    /// Tencent Cloud CKafka: topic metadata through its cloud API, rules in `crate::ckafka::limits`.
+    Ckafka,
 }
 
 /// Apache Kafka 3.x topic-level keys and their documented defaults.
 const KAFKA_KEYS: &[KeySpec] = &[
-    KeySpec {
-        key: "cleanup.policy",
-        default: "delete",
-    },
-    KeySpec {
-        key: "compression.type",
-        default: "producer",
-    },
-    KeySpec {
-        key: "delete.retention.ms",
-        default: "86400000",
-    },
-    KeySpec {
-        key: "file.delete.delay.ms",
-        default: "60000",
-    },
-    KeySpec {
-        key: "flush.messages",
-        default: "9223372036854775807",
-    },
-    KeySpec {
-        key: "flush.ms",
-        default: "9223372036854775807",
-    },
-    KeySpec {
-        key: "index.interval.bytes",
-        default: "4096",
-    },
-    KeySpec {
-        key: "max.compaction.lag.ms",
-        default: "9223372036854775807",
-    },
-    KeySpec {
-        key: "max.message.bytes",
-        default: "1048588",
-    },
-    KeySpec {
-        key: "message.timestamp.after.max.ms",
-        default: "9223372036854775807",
-    },
-    KeySpec {
-        key: "message.timestamp.before.max.ms",
-        default: "9223372036854775807",
-    },
-    KeySpec {
-        key: "message.timestamp.difference.max.ms",
-        default: "9223372036854775807",
-    },
-    KeySpec {
-        key: "message.timestamp.type",
-        default: "CreateTime",
-    },
-    KeySpec {
-        key: "min.cleanable.dirty.ratio",
-        default: "0.5",
-    },
-    KeySpec {
-        key: "min.compaction.lag.ms",
-        default: "0",
-    },
-    KeySpec {
-        key: "min.insync.replicas",
-        default: "1",
-    },
-    KeySpec {
-        key: "preallocate",
-        default: "false",
-    },
-    KeySpec {
-        key: "retention.bytes",
-        default: "-1",
-    },
-    KeySpec {
-        key: "retention.ms",
-        default: "604800000",
-    },
-    KeySpec {
-        key: "segment.bytes",
-        default: "1073741824",
-    },
-    KeySpec {
-        key: "segment.index.bytes",
-        default: "10485760",
-    },
-    KeySpec {
-        key: "segment.jitter.ms",
-        default: "0",
-    },
-    KeySpec {
-        key: "segment.ms",
-        default: "604800000",
-    },
-    KeySpec {
-        key: "unclean.leader.election.enable",
-        default: "false",
-    },
+    KeySpec::kafka("cleanup.policy", "delete"),
+    KeySpec::kafka("compression.type", "producer"),
+    KeySpec::kafka("delete.retention.ms", "86400000"),
+    KeySpec::kafka("file.delete.delay.ms", "60000"),
+    KeySpec::kafka("flush.messages", "9223372036854775807"),
+    KeySpec::kafka("flush.ms", "9223372036854775807"),
+    KeySpec::kafka("index.interval.bytes", "4096"),
+    KeySpec::kafka("max.compaction.lag.ms", "9223372036854775807"),
+    KeySpec::kafka("max.message.bytes", "1048588"),
+    KeySpec::kafka("message.timestamp.after.max.ms", "9223372036854775807"),
+    KeySpec::kafka("message.timestamp.before.max.ms", "9223372036854775807"),
+    KeySpec::kafka("message.timestamp.difference.max.ms", "9223372036854775807"),
+    KeySpec::kafka("message.timestamp.type", "CreateTime"),
+    KeySpec::kafka("min.cleanable.dirty.ratio", "0.5"),
+    KeySpec::kafka("min.compaction.lag.ms", "0"),
+    KeySpec::kafka("min.insync.replicas", "1"),
+    KeySpec::kafka("preallocate", "false"),
+    KeySpec::kafka("retention.bytes", "-1"),
+    KeySpec::kafka("retention.ms", "604800000"),
+    KeySpec::kafka("segment.bytes", "1073741824"),
+    KeySpec::kafka("segment.index.bytes", "10485760"),
+    KeySpec::kafka("segment.jitter.ms", "0"),
+    KeySpec::kafka("segment.ms", "604800000"),
+    KeySpec::kafka("unclean.leader.election.enable", "false"),
 ];
 
 /// Keys tied to one broker's replicas, placement, storage tier or on-disk format: never carried.
@@ -133,12 +122,14 @@ impl Platform {
     pub fn name(self) -> &'static str {
         match self {
             Platform::Kafka => "Kafka",
+            Platform::Ckafka => "CKafka",
         }
     }
 
     pub fn keys(self) -> &'static [KeySpec] {
         match self {
             Platform::Kafka => KAFKA_KEYS,
+            Platform::Ckafka => crate::ckafka::limits::TOPIC_KEYS,
         }
     }
 
@@ -152,12 +143,20 @@ impl Platform {
         self.key(key).map(|k| k.default)
     }
 
+    /// Keys tied to one broker (throttles, placement, on-disk format): carried to no platform.
+    pub fn is_broker_specific(self, key: &str) -> bool {
+        BROKER_SPECIFIC_KEYS.contains(&key)
+    }
+
     /// Why a source key does not carry over, or `None` when it does.
     pub fn why_not_carried(self, key: &str) -> Option<&'static str> {
         if BROKER_SPECIFIC_KEYS.contains(&key) {
             Some("broker-specific")
         } else if self.key(key).is_none() {
-            Some("not a topic config the target accepts")
+            Some(match self {
+                Platform::Kafka => "not a topic config the target accepts",
+                Platform::Ckafka => crate::ckafka::limits::why_not_accepted(key),
+            })
         } else {
             None
         }
@@ -165,10 +164,9 @@ impl Platform {
 
     /// Values compare as the broker would read them: "1.0" and "1" differ only in text.
     pub fn same_value(self, key: &str, a: &str, b: &str) -> bool {
-        if a == b {
+        if a == b || normalize(key, a) == normalize(key, b) {
             return true;
         }
-        let _ = key;
         match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
             (Ok(x), Ok(y)) => x == y,
             _ => a.trim().eq_ignore_ascii_case(b.trim()),

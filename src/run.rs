@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::apply::reporter::TerminalReporter;
 use crate::apply::{ApplyError, Executor, group_lags};
+use crate::ckafka::CkafkaCluster;
 use crate::cli::{
     ApplyArgs, Cli, Command, ConnectArgs, DriftArgs, FmtArgs, Format, InitArgs, PlanArgs,
     SchemeArg, StateCommand,
@@ -19,7 +20,6 @@ use crate::error::Error;
 use crate::hcl_format;
 use crate::init;
 use crate::plan::{self, Plan, SAVED_PLAN_VERSION, SavedPlan};
-use crate::platform::Platform;
 use crate::render::{self, Theme};
 use crate::snapshot::{ClusterSnapshot, Snapshot};
 use crate::state::{State, StateStore, StepRecord};
@@ -136,18 +136,52 @@ fn load_options(cli: &Cli) -> Result<LoadOptions, Error> {
 /// Both clusters connected and read, pins checked.
 struct Session {
     source: RdKafkaCluster,
-    target: RdKafkaCluster,
+    target: Target,
     snapshot: Snapshot,
+}
+
+/// The target: a Kafka cluster, or CKafka with its topic metadata through the cloud API.
+enum Target {
+    Kafka(RdKafkaCluster),
+    Ckafka(Box<CkafkaCluster>),
+}
+
+impl Target {
+    fn connect(desired: &Desired, timeout: Duration) -> Result<Target, Error> {
+        Ok(match &desired.target.ckafka {
+            Some(ckafka) => Target::Ckafka(Box::new(CkafkaCluster::connect(
+                "target",
+                &desired.target,
+                ckafka,
+                timeout,
+            )?)),
+            None => Target::Kafka(RdKafkaCluster::connect("target", &desired.target, timeout)?),
+        })
+    }
+
+    fn access(&self) -> &dyn ClusterAccess {
+        match self {
+            Target::Kafka(k) => k,
+            Target::Ckafka(c) => c.as_ref(),
+        }
+    }
+
+    fn kafka(&self) -> &RdKafkaCluster {
+        match self {
+            Target::Kafka(k) => k,
+            Target::Ckafka(c) => c.inner(),
+        }
+    }
 }
 
 fn connect(desired: &Desired, args: &ConnectArgs) -> Result<Session, Error> {
     let source = RdKafkaCluster::connect("source", &desired.source, args.timeout)?;
-    let target = RdKafkaCluster::connect("target", &desired.target, args.timeout)?;
-    let snapshot = Snapshot::take(desired, &source, &target)?;
+    let target = Target::connect(desired, args.timeout)?;
+    let snapshot = Snapshot::take(desired, &source, target.access())?;
     // Counting waits for fresh librdkafka statistics, so only when someone reads it.
     if tracing::enabled!(tracing::Level::DEBUG) {
         tracing::debug!(requests = ?source.request_counts(), "source cluster requests");
-        tracing::debug!(requests = ?target.request_counts(), "target cluster requests");
+        tracing::debug!(requests = ?target.kafka().request_counts(), "target cluster requests");
     }
     check_pin("source", &desired.source, &snapshot.source)?;
     check_pin("target", &desired.target, &snapshot.target)?;
@@ -168,14 +202,14 @@ fn current_plan(
     targets: &[String],
 ) -> Result<Plan, Error> {
     let mut plan = if targets.is_empty() {
-        plan::build(desired, snapshot, Platform::Kafka)
+        plan::build(desired, snapshot, desired.target_platform())
     } else {
         targeting::check(desired, snapshot, targets)?;
         let scoped = targeting::narrow_desired(desired, targets);
         let mut plan = plan::build(
             &scoped,
             &targeting::narrow_snapshot(desired, snapshot, targets),
-            Platform::Kafka,
+            desired.target_platform(),
         );
         plan.targets = targets.to_vec();
         plan.unmanaged_target_topics = targeting::unmanaged(desired, snapshot);
@@ -372,7 +406,7 @@ fn apply(
     let executor = Executor {
         desired: &scoped,
         source: &session.source,
-        target: &session.target,
+        target: session.target.access(),
         store,
         reporter: &reporter,
         config_dir: cli.dir.clone(),
@@ -549,7 +583,7 @@ fn drift(
     if let Some(state) = &state {
         check_state(desired, store, state, &session.snapshot)?;
     }
-    let findings = drift::detect(desired, &session.snapshot, state.as_ref(), Platform::Kafka);
+    let findings = drift::detect(desired, &session.snapshot, state.as_ref(), desired.target_platform());
     let report = DriftReport::build(
         desired,
         &session.snapshot,

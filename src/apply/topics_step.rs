@@ -7,7 +7,6 @@ use crate::cluster::{ClusterAccess, NewTopicSpec, TopicResult};
 use crate::config::Desired;
 use crate::diff::{Action, diff_topics};
 use crate::error::Error;
-use crate::platform::Platform;
 use crate::snapshot::Snapshot;
 use crate::state::StepOutcome;
 
@@ -19,7 +18,7 @@ pub fn apply_topics(
     target: &dyn ClusterAccess,
 ) -> Result<StepOutcome, Error> {
     let snapshot = Snapshot::take(desired, source, target)?;
-    let changes = diff_topics(desired, &snapshot, Platform::Kafka);
+    let changes = diff_topics(desired, &snapshot, desired.target_platform());
     let blocked: Vec<String> = changes
         .iter()
         .filter(|t| t.action == Action::Blocked)

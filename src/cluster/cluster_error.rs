@@ -2,6 +2,21 @@
 
 use thiserror::Error;
 
+/// A CKafka API refusal: its code, message and request id, and what to do next.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error(
+    "the CKafka API refused {action} for instance {instance} of the {role} cluster: {code}: {message} (RequestId {request_id}). {hint}"
+)]
+pub struct CloudApiRefusal {
+    pub role: String,
+    pub instance: String,
+    pub action: String,
+    pub code: String,
+    pub message: String,
+    pub request_id: String,
+    pub hint: String,
+}
+
 #[derive(Debug, Error)]
 pub enum ClusterError {
     #[error(
@@ -51,5 +66,22 @@ pub enum ClusterError {
         role: String,
         operation: String,
         detail: String,
+    },
+
+    /// The CKafka API refused a request (boxed: errors travel in every `Result`).
+    #[error("{0}")]
+    CloudApi(Box<CloudApiRefusal>),
+
+    /// The CKafka API could not be reached or answered something unreadable.
+    #[error("{detail}. {hint}")]
+    CloudApiFailed { detail: String, hint: String },
+
+    #[error(
+        "the ckafka block of cluster \"{role}\" needs CKafka API credentials: set {id_env} and {key_env} in the environment, or secret_id and secret_key in the ckafka block from variables (never written into the file). ferry never prints or stores them."
+    )]
+    CloudCredentials {
+        role: String,
+        id_env: String,
+        key_env: String,
     },
 }

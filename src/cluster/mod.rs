@@ -17,7 +17,7 @@ mod types;
 
 pub use client_config::{client_config, redacted};
 pub use cluster_access::ClusterAccess;
-pub use cluster_error::ClusterError;
+pub use cluster_error::{CloudApiRefusal, ClusterError};
 pub use rdkafka_cluster::RdKafkaCluster;
 pub use types::{
     BrokerInfo, ClusterMetadata, ConfigValue, GroupActivity, GroupListing, NewTopicSpec,

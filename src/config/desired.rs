@@ -145,11 +145,37 @@ pub struct Tls {
     pub insecure_skip_verify: bool,
 }
 
+/// The `ckafka` block of cluster "target": topic metadata goes through the CKafka cloud API.
 #[derive(Debug, Clone, Serialize)]
 pub struct CkafkaSettings {
     pub instance_id: String,
     pub region: String,
+    /// API endpoint (host, or URL with scheme and port) instead of ckafka.tencentcloudapi.com.
     pub endpoint: Option<String>,
+    /// API credentials from the HCL; when unset, TENCENTCLOUD_SECRET_ID / _KEY are read at connect.
+    pub secret_id: Option<Secret>,
+    pub secret_key: Option<Secret>,
+    /// Approves every topic's adjustments (a topic block's own setting wins).
+    pub accept_adjustments: bool,
+    /// Commit group offsets with BatchModifyGroupOffsets instead of a Kafka-protocol commit.
+    pub offsets_through_api: bool,
+    /// Bandwidth of the route to the instance in Mbit/s, for the copy-time estimate.
+    pub route_bandwidth_mbps: Option<f64>,
+}
+
+impl CkafkaSettings {
+    pub fn new(instance_id: &str, region: &str) -> CkafkaSettings {
+        CkafkaSettings {
+            instance_id: instance_id.to_string(),
+            region: region.to_string(),
+            endpoint: None,
+            secret_id: None,
+            secret_key: None,
+            accept_adjustments: false,
+            offsets_through_api: false,
+            route_bandwidth_mbps: None,
+        }
+    }
 }
 
 /// A value that must never reach output, plans, state or logs.
@@ -215,6 +241,8 @@ pub struct TopicBlock {
     pub partitions: Option<i32>,
     pub replication_factor: Option<i32>,
     pub config: BTreeMap<String, String>,
+    /// Approves this topic's adjustments on a CKafka target; `None`: the ckafka block decides.
+    pub accept_adjustments: Option<bool>,
     pub location: Location,
 }
 
@@ -295,6 +323,22 @@ impl Desired {
 
     pub fn topic_block(&self, name: &str) -> Option<&TopicBlock> {
         self.topic_blocks.iter().find(|b| b.name == name)
+    }
+
+    /// The platform the target's topic metadata is managed on.
+    pub fn target_platform(&self) -> crate::platform::Platform {
+        match self.target.ckafka {
+            Some(_) => crate::platform::Platform::Ckafka,
+            None => crate::platform::Platform::Kafka,
+        }
+    }
+
+    /// Whether this source topic's adjustments are approved.
+    pub fn accepts_adjustments(&self, source_topic: &str) -> bool {
+        self.topic_block(source_topic)
+            .and_then(|b| b.accept_adjustments)
+            .or_else(|| self.target.ckafka.as_ref().map(|c| c.accept_adjustments))
+            .unwrap_or(false)
     }
 
     pub fn selects_group(&self, name: &str) -> bool {

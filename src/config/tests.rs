@@ -101,6 +101,12 @@ fn full_example_loads_every_block() {
     let ckafka = d.target.ckafka.as_ref().unwrap();
     assert_eq!(ckafka.instance_id, "ckafka-abc123");
     assert_eq!(ckafka.region, "ap-guangzhou");
+    assert!(ckafka.accept_adjustments && !ckafka.offsets_through_api);
+    assert_eq!(ckafka.route_bandwidth_mbps, Some(3.0));
+    assert_eq!(
+        ckafka.secret_key.as_ref().map(|s| s.expose()),
+        Some("tc-secret-key-xyz")
+    );
     assert_eq!(
         ckafka.endpoint.as_deref(),
         Some("ckafka.tencentcloudapi.com")
@@ -189,6 +195,11 @@ fn secrets_never_show_in_debug_or_json() {
     for text in [format!("{d:?}"), serde_json::to_string(&d).unwrap()] {
         assert!(!text.contains("s3cret-pw"), "SASL password leaked");
         assert!(!text.contains("key-pass-123"), "TLS key password leaked");
+        assert!(
+            !text.contains("tc-secret-key-xyz"),
+            "CKafka secret key leaked"
+        );
+        assert!(!text.contains("AKIDexample"), "CKafka secret id leaked");
         assert!(text.contains("(sensitive)"));
     }
 }

@@ -74,6 +74,18 @@ pub(crate) fn integer_in(value: &Value, min: i64, max: i64) -> Result<i32, Strin
     i32::try_from(n).map_err(|_| format!("must be between {min} and {max}"))
 }
 
+/// Any number (whole or not); strings holding one count, as for [`integer`].
+pub(crate) fn number(value: &Value) -> Result<f64, String> {
+    match value {
+        Value::Number(n) => n.as_f64().ok_or_else(|| "not a number".to_string()),
+        Value::String(s) => s
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| "expected a number, found a string that is not one".to_string()),
+        other => Err(format!("expected a number, found {}", type_name(other))),
+    }
+}
+
 /// A bool; the strings `true`/`false` count (they come from `--var`).
 pub(crate) fn boolean(value: &Value) -> Result<bool, String> {
     match value {

@@ -55,6 +55,7 @@ fn block(partitions: Option<i32>, rf: Option<i32>, config: &[(&str, &str)]) -> T
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        accept_adjustments: None,
         location: Location::default(),
     }
 }
@@ -475,4 +476,105 @@ fn a_renamed_topic_is_looked_up_under_its_target_name() {
     };
     let got = &diff_topics(&d, &snap, Platform::Kafka)[0];
     assert_eq!((got.target_name.as_str(), got.action), ("t2", Action::NoOp));
+}
+
+/// A CKafka target: the same case, diffed under CKafka's rules, accepted or not.
+fn run_ckafka(c: Case, accept: bool) -> TopicChange {
+    let mut d = desired(c.scheme, c.block, c.defaults);
+    let mut ckafka = CkafkaSettings::new("ckafka-abc123", "ap-guangzhou");
+    ckafka.accept_adjustments = accept;
+    d.target.ckafka = Some(ckafka);
+    let snap = Snapshot {
+        source: cluster(c.source, 3),
+        target: cluster(c.target, c.brokers),
+        target_partition_support: c.partition_support,
+    };
+    diff_topics(&d, &snap, d.target_platform()).remove(0)
+}
+
+#[test]
+fn ckafka_rules_turn_every_forced_change_into_a_labelled_adjustment() {
+    let source = topic(
+        6,
+        5,
+        10,
+        &[
+            ("retention.ms", "1000"),
+            ("compression.type", "gzip"),
+            ("message.format.version", "2.8"),
+        ],
+    );
+    let t = run_ckafka(case("breaks the rules", Some(source.clone()), None), false);
+    assert_eq!(t.action, Action::Blocked);
+    let adjusted: Vec<(&str, Option<&str>, Option<&str>, bool)> = t
+        .adjustments
+        .iter()
+        .map(|a| {
+            (
+                a.key.as_str(),
+                a.from.as_deref(),
+                a.to.as_deref(),
+                a.accepted,
+            )
+        })
+        .collect();
+    assert_eq!(
+        adjusted,
+        [
+            ("config.compression.type", Some("gzip"), None, false),
+            ("replication_factor", Some("5"), Some("3"), false),
+            ("config.retention.ms", Some("1000"), Some("60000"), false),
+        ]
+    );
+    assert!(t.blocked[0].contains("accept_adjustments = true"));
+    // Broker-specific keys stay "not carried", never an adjustment.
+    assert_eq!(t.not_carried.len(), 1);
+    assert_eq!(t.not_carried[0].key, "message.format.version");
+
+    let t = run_ckafka(case("accepted", Some(source), None), true);
+    assert_eq!(t.action, Action::Create);
+    assert_eq!(t.replication_factor.unwrap().value, 3);
+    let retention = t.config.iter().find(|c| c.key == "retention.ms").unwrap();
+    assert_eq!(retention.after, "60000");
+    assert!(t.adjustments.iter().all(|a| a.accepted));
+}
+
+#[test]
+fn a_topic_block_overrides_the_global_acceptance() {
+    let mut b = block(None, Some(5), &[]);
+    b.accept_adjustments = Some(false);
+    let c = Case {
+        block: Some(b),
+        ..case("topic says no", Some(topic(1, 1, 0, &[])), None)
+    };
+    let t = run_ckafka(c, true);
+    assert_eq!(t.action, Action::Blocked);
+    assert_eq!(t.adjustments[0].key, "replication_factor");
+}
+
+#[test]
+fn ckafka_defaults_make_kafkas_default_retention_carry() {
+    // Kafka's 7 days is CKafka's 2 hours unless ferry sets it: the effective value carries.
+    let t = run_ckafka(case("default", Some(topic(1, 1, 0, &[])), None), false);
+    assert_eq!(t.action, Action::Create);
+    assert!(t.adjustments.is_empty());
+    let retention = t.config.iter().find(|c| c.key == "retention.ms").unwrap();
+    assert_eq!(
+        (retention.before.as_deref(), retention.after.as_str()),
+        (Some("7200000"), "604800000")
+    );
+}
+
+#[test]
+fn names_and_partition_counts_ckafka_refuses_block_without_adjustment() {
+    let c = Case {
+        block: Some(block(Some(4000), None, &[])),
+        ..case("too many", Some(topic(1, 1, 0, &[])), None)
+    };
+    let t = run_ckafka(c, true);
+    assert_eq!(t.action, Action::Blocked);
+    assert!(
+        t.blocked.iter().any(|b| b.contains("at most 3000")),
+        "{t:?}"
+    );
 }

@@ -58,6 +58,22 @@ pub struct NotCarried {
     pub reason: String,
 }
 
+/// A value the target platform's rules force to differ from what was declared or found on the
+/// source (CKafka: replicas above 3, retention below the minimum, a key it does not take).
+/// Shown in the plan; unless accepted in the HCL it blocks the topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adjustment {
+    /// `replication_factor` or `config.KEY`.
+    pub key: String,
+    /// The value declared or taken from the source.
+    pub from: Option<String>,
+    /// What the target gets instead; `None`: the key is not set at all.
+    pub to: Option<String>,
+    pub reason: String,
+    /// Approved with `accept_adjustments = true` (topic block or the target's ckafka block).
+    pub accepted: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicChange {
     /// Source topic name (or the declared name when the source has no such topic).
@@ -74,6 +90,9 @@ pub struct TopicChange {
     pub replication_factor: Option<Valued<i32>>,
     pub config: Vec<ConfigChange>,
     pub not_carried: Vec<NotCarried>,
+    /// Values the target's rules change; empty for a plain Kafka target.
+    #[serde(default)]
+    pub adjustments: Vec<Adjustment>,
     /// Why the topic cannot be migrated as declared; non-empty iff action is Blocked.
     pub blocked: Vec<String>,
     /// Facts worth reading that change nothing.

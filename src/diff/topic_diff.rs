@@ -1,5 +1,6 @@
 //! Desired x Snapshot -> one [`TopicChange`] per migrated topic.
 
+use crate::ckafka::adjust;
 use crate::cluster::Support;
 use crate::config::{Desired, Scheme, TopicBlock};
 use crate::platform::Platform;
@@ -87,13 +88,14 @@ fn diff_topic(
         not_carried: source
             .map(|s| not_carried(platform, &s.config))
             .unwrap_or_default(),
+        adjustments: Vec::new(),
         blocked: Vec::new(),
         notes: Vec::new(),
     };
 
     let partitions = desired_partitions(block, source);
     let replication = desired_replication(desired, block, source);
-    let (Some(partitions), Some(replication)) = (partitions, replication) else {
+    let (Some(partitions), Some(mut replication)) = (partitions, replication) else {
         change.action = Action::Blocked;
         change.blocked.push("not found on the source cluster; declare partitions and replication_factor to create it".into());
         return change;
@@ -105,13 +107,31 @@ fn diff_topic(
         source.map(|s| &s.config),
         target.map(|t| &t.config),
     );
+    if platform == Platform::Ckafka {
+        change
+            .not_carried
+            .retain(|n| platform.is_broker_specific(&n.key));
+        let mut declared = desired.topics.config.clone();
+        declared.extend(block.map(|b| b.config.clone()).unwrap_or_default());
+        change.adjustments = adjust::dropped_keys(source.map(|s| &s.config), &declared);
+        replication = adjust::adjust_replication(replication, &mut change.adjustments);
+        adjust::adjust_config(
+            &mut change.config,
+            &mut change.adjustments,
+            &mut change.blocked,
+        );
+        change
+            .blocked
+            .extend(adjust::blockers(&target_name, name, Some(partitions.value)));
+    }
 
     match target {
         None => {
             change.partitions = Some(partitions);
             change.replication_factor = Some(replication);
+            // CKafka's Kafka endpoints are virtual: replicas are checked against its own limit.
             let brokers = snapshot.target.brokers.len() as i32;
-            if brokers > 0 && replication.value > brokers {
+            if platform == Platform::Kafka && brokers > 0 && replication.value > brokers {
                 change.blocked.push(format!(
                     "replication factor {} exceeds the target's {brokers} broker{}",
                     replication.value,
@@ -129,6 +149,9 @@ fn diff_topic(
         ),
     }
 
+    if platform == Platform::Ckafka {
+        adjust::settle(&mut change, desired.accepts_adjustments(name));
+    }
     change.action = if !change.blocked.is_empty() {
         Action::Blocked
     } else if target.is_none() {

@@ -26,7 +26,12 @@ pub fn build(desired: &Desired, snapshot: &Snapshot, platform: Platform) -> Plan
 
     let inputs = StepInputs::new(desired, snapshot, &topics, &groups);
     let steps = order(desired.migration.scheme, &inputs);
-    let warnings = warnings(desired, snapshot, &topics, &groups);
+    let mut warnings = warnings(desired, snapshot, &topics, &groups);
+    warnings.extend(crate::ckafka::warnings::warnings(
+        desired,
+        &topics,
+        inputs.volume,
+    ));
 
     let count = |a: Action| topics.iter().filter(|t| t.action == a).count();
     let summary = Summary {

@@ -160,6 +160,7 @@ fn topic(w: &mut String, t: &TopicChange, width: usize, theme: &Theme) {
         style.apply_to(what)
     );
     if t.action == Action::Blocked {
+        adjustments(w, t, theme);
         return;
     }
 
@@ -177,6 +178,7 @@ fn topic(w: &mut String, t: &TopicChange, width: usize, theme: &Theme) {
             s.apply_to(symbol)
         );
     }
+    adjustments(w, t, theme);
     for n in &t.not_carried {
         let value = n
             .value
@@ -223,6 +225,31 @@ pub(super) fn topic_rows(t: &TopicChange) -> Vec<(&'static str, String, String)>
         }
     }
     rows
+}
+
+/// Values the target's rules change, each with its reason and whether the HCL approved it.
+fn adjustments(w: &mut String, t: &TopicChange, theme: &Theme) {
+    for a in &t.adjustments {
+        let show = |v: &Option<String>| match v {
+            Some(v) if a.key.starts_with("config.") => format!("\"{v}\""),
+            Some(v) => v.clone(),
+            None => "(not set)".to_string(),
+        };
+        let (style, verdict) = if a.accepted {
+            (&theme.update, "accepted")
+        } else {
+            (&theme.blocked, "not accepted")
+        };
+        let _ = writeln!(
+            w,
+            "      {} adjusted {}: {} -> {}  {}",
+            style.apply_to("~"),
+            a.key,
+            show(&a.from),
+            show(&a.to),
+            theme.note.apply_to(format!("({}; {verdict})", a.reason))
+        );
+    }
 }
 
 fn group(w: &mut String, g: &GroupMove, width: usize) {

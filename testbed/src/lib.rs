@@ -15,6 +15,7 @@
 
 pub mod app;
 mod broker;
+pub mod ckafka_emulator;
 mod client;
 mod header_index;
 pub mod inspect;

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use clap::{Parser, Subcommand, ValueEnum};
+use ferry_testbed::ckafka_emulator::{Emulator, EmulatorConfig};
 use ferry_testbed::{Testbed, seed};
 
 #[derive(Parser)]
@@ -36,6 +37,18 @@ enum Cmd {
     /// A small test application (producer or consumer) that hooks repoint by restarting it.
     #[command(subcommand)]
     App(ferry_testbed::app::AppCommand),
+    /// Serve the CKafka API emulator for a broker until killed (prints its URL first).
+    CkafkaEmulator(EmulatorArgs),
+}
+
+#[derive(clap::Args)]
+struct EmulatorArgs {
+    /// The broker the emulator applies changes to (host:port).
+    #[arg(long)]
+    broker: String,
+    /// Port to listen on (127.0.0.1); 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
 }
 
 #[derive(clap::Args)]
@@ -52,6 +65,10 @@ struct RunArgs {
     /// Number of consumer groups for --seed bench.
     #[arg(long, default_value_t = 200)]
     bench_groups: usize,
+    /// Also serve the CKafka API emulator for the target broker; CMD then sees
+    /// FERRY_CKAFKA_ENDPOINT, FERRY_CKAFKA_INSTANCE_ID, TENCENTCLOUD_SECRET_ID and _KEY.
+    #[arg(long)]
+    ckafka_emulator: bool,
     /// The command to run, after `--`.
     #[arg(last = true, required = true, num_args = 1.., value_name = "CMD")]
     command: Vec<OsString>,
@@ -96,6 +113,21 @@ fn received_signal() -> Option<i32> {
 fn main() -> ExitCode {
     let args = match Cli::parse().command {
         Cmd::Run(args) => args,
+        Cmd::CkafkaEmulator(args) => {
+            let mut config = EmulatorConfig::new(&args.broker);
+            config.port = args.port;
+            return match Emulator::start(config) {
+                Ok(emulator) => {
+                    println!("{}", emulator.url());
+                    emulator.wait();
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("ferry-testbed ckafka-emulator: error: {error:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Cmd::App(command) => {
             return match ferry_testbed::app::run(command) {
                 Ok(code) => ExitCode::from(code),
@@ -136,8 +168,28 @@ fn run(args: RunArgs) -> Result<u8> {
         Seeded::Done(seconds) => seconds,
     };
 
+    let emulator = if args.ckafka_emulator {
+        let emulator = Emulator::start(EmulatorConfig::new(&testbed.target.bootstrap))
+            .context("starting the CKafka API emulator")?;
+        eprintln!(
+            "ferry-testbed: CKafka API emulator for the target at {}",
+            emulator.url()
+        );
+        Some(emulator)
+    } else {
+        None
+    };
+
     let (program, rest) = args.command.split_first().expect("clap requires CMD");
     let mut command = Command::new(program);
+    if let Some(emulator) = &emulator {
+        let c = emulator.config();
+        command
+            .env("FERRY_CKAFKA_ENDPOINT", emulator.url())
+            .env("FERRY_CKAFKA_INSTANCE_ID", &c.instance_id)
+            .env("TENCENTCLOUD_SECRET_ID", &c.secret_id)
+            .env("TENCENTCLOUD_SECRET_KEY", &c.secret_key);
+    }
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: between fork and exec, only async-signal-safe calls (prctl, getppid).
     unsafe {
@@ -175,6 +227,7 @@ fn run(args: RunArgs) -> Result<u8> {
         }
     };
     let status = wait_for_command(&mut child)?;
+    drop(emulator);
     drop(testbed);
     Ok(match received_signal() {
         Some(signal) => signal_exit_code(signal),

@@ -1,7 +1,7 @@
 //! `cluster "source"` / `cluster "target"`: how to reach each cluster.
 
 use super::TopBlock;
-use crate::config::body::{Cx, Fields};
+use crate::config::body::{Cx, Fields, optional};
 use crate::config::eval::Evaluated;
 use crate::config::suggest::did_you_mean;
 use crate::config::{CkafkaSettings, ClusterSettings, Sasl, SaslMechanism, Secret, Tls, value};
@@ -204,7 +204,21 @@ fn read_ckafka(
     parent: &Fields,
     block: &hcl_edit::structure::Block,
 ) -> Option<CkafkaSettings> {
-    let f = nested(cx, parent, block, &["instance_id", "region", "endpoint"]);
+    let f = nested(
+        cx,
+        parent,
+        block,
+        &[
+            "instance_id",
+            "region",
+            "endpoint",
+            "secret_id",
+            "secret_key",
+            "accept_adjustments",
+            "offsets_through_api",
+            "route_bandwidth_mbps",
+        ],
+    );
     let instance_id = f
         .required(cx, "instance_id", false)
         .and_then(|ev| cx.convert(&ev, value::string));
@@ -214,12 +228,44 @@ fn read_ckafka(
     let endpoint = f
         .get(cx, "endpoint")
         .map(|ev| cx.convert(&ev, value::string));
-    if matches!(endpoint, Some(None)) {
+    let secret_id = f
+        .get_secret(cx, "secret_id")
+        .map(|ev| cx.convert(&ev, value::string));
+    let secret_key = f
+        .get_secret(cx, "secret_key")
+        .map(|ev| cx.convert(&ev, value::string));
+    let accept = f
+        .get(cx, "accept_adjustments")
+        .map(|ev| cx.convert(&ev, value::boolean));
+    let offsets = f
+        .get(cx, "offsets_through_api")
+        .map(|ev| cx.convert(&ev, value::boolean));
+    let bandwidth = f.get(cx, "route_bandwidth_mbps").map(|ev| {
+        let n = cx.convert(&ev, value::number)?;
+        if n > 0.0 {
+            Some(n)
+        } else {
+            cx.errors
+                .push(ev.error("must be a positive number of Mbit/s, such as 3 or 100"));
+            None
+        }
+    });
+    if secret_id.is_some() != secret_key.is_some() {
+        cx.error(
+            f.location.clone(),
+            f.path.clone(),
+            "secret_id and secret_key go together: set both, or neither to read TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY",
+        );
         return None;
     }
     Some(CkafkaSettings {
         instance_id: instance_id?,
         region: region?,
-        endpoint: endpoint.flatten(),
+        endpoint: optional(endpoint)?,
+        secret_id: optional(secret_id)?.map(Secret::new),
+        secret_key: optional(secret_key)?.map(Secret::new),
+        accept_adjustments: optional(accept)?.unwrap_or(false),
+        offsets_through_api: optional(offsets)?.unwrap_or(false),
+        route_bandwidth_mbps: optional(bandwidth)?,
     })
 }

@@ -15,7 +15,13 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<TopicBlock> {
         b.name.clone(),
         b.location.clone(),
         &b.block.body,
-        &["partitions", "replication_factor", "config", "target_name"],
+        &[
+            "partitions",
+            "replication_factor",
+            "config",
+            "target_name",
+            "accept_adjustments",
+        ],
         &[],
     );
     let name = b.label().to_string();
@@ -45,7 +51,11 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<TopicBlock> {
             }
         }
     });
+    let accept_adjustments = f
+        .get(cx, "accept_adjustments")
+        .map(|ev| cx.convert(&ev, value::boolean));
     let topic = TopicBlock {
+        accept_adjustments: optional(accept_adjustments)?,
         target_name: optional(target_name)?.filter(|t| *t != name),
         name,
         partitions: optional(partitions)?,
