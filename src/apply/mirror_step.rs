@@ -310,9 +310,14 @@ impl Mirror<'_> {
         let started = Instant::now();
         let progress = |p: &CopyProgress| reporter.progress(&p.summary(started.elapsed()));
         let target = self.target_config();
+        let mut producer_side = target.clone();
+        producer_side.set(
+            "compression.type",
+            self.desired.replication.compression.as_str(),
+        );
         let outcomes = copy_partitions(
             &self.source_config(),
-            &target,
+            &producer_side,
             jobs,
             Until::CaughtUp,
             self.desired.migration.wait_timeout,

@@ -269,6 +269,21 @@ pub struct Hook {
 #[derive(Debug, Clone, Serialize)]
 pub struct Replication {
     pub start_from: StartFrom,
+    /// The copy producer's `compression.type`: none by default, since compressing costs CPU on
+    /// both ends and pays off only over a slow route with compressible data.
+    pub compression: String,
+}
+
+/// The values `replication.compression` takes (librdkafka's `compression.type`).
+pub const COMPRESSIONS: &[&str] = &["none", "gzip", "snappy", "lz4", "zstd"];
+
+impl Default for Replication {
+    fn default() -> Self {
+        Replication {
+            start_from: StartFrom::Earliest,
+            compression: "none".to_string(),
+        }
+    }
 }
 
 /// Where a mirror copy starts in each source partition.

@@ -144,9 +144,7 @@ pub(crate) fn load_with_env(
         topic_blocks,
         groups: groups.flatten().unwrap_or_default(),
         hooks,
-        replication: replication.flatten().unwrap_or(Replication {
-            start_from: StartFrom::Earliest,
-        }),
+        replication: replication.flatten().unwrap_or_default(),
         state: state.flatten().unwrap_or_else(|| StateSettings {
             path: dir.join(state::DEFAULT_PATH),
         }),

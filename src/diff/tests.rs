@@ -35,9 +35,7 @@ fn desired(scheme: Scheme, block: Option<TopicBlock>, defaults: TopicDefaults) -
                 location: Location::default(),
             },
         )]),
-        replication: Replication {
-            start_from: StartFrom::Earliest,
-        },
+        replication: Replication::default(),
         state: StateSettings {
             path: "ferry.state.json".into(),
         },

@@ -754,6 +754,7 @@ fn metadata_consumer(settings: &ClientConfig, side: &str) -> Result<BaseConsumer
 fn copy_consumer(settings: &ClientConfig) -> Result<BaseConsumer, CopyError> {
     settings
         .clone()
+        .remove("compression.type")
         .set("group.id", COPY_GROUP)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
@@ -764,13 +765,17 @@ fn copy_consumer(settings: &ClientConfig) -> Result<BaseConsumer, CopyError> {
         .map_err(|error| kafka("creating a consumer".into(), error))
 }
 
+/// The copy producer: `settings` plus safety and throughput properties. A `compression.type` in
+/// `settings` is kept (the `replication.compression` setting); otherwise nothing is compressed.
 fn producer_config(settings: &ClientConfig) -> ClientConfig {
     let mut config = settings.clone();
+    if config.get("compression.type").is_none() {
+        config.set("compression.type", "none");
+    }
     config
         .set("enable.idempotence", "true")
         .set("enable.gapless.guarantee", "true")
         .set("acks", "all")
-        .set("compression.type", "lz4")
         .set("linger.ms", "5")
         .set("queue.buffering.max.messages", PRODUCER_QUEUE_MESSAGES)
         .set("queue.buffering.max.kbytes", PRODUCER_QUEUE_KBYTES);
@@ -894,5 +899,19 @@ mod tests {
         assert_eq!(config.get("enable.idempotence"), Some("true"));
         assert_eq!(config.get("enable.gapless.guarantee"), Some("true"));
         assert_eq!(config.get("acks"), Some("all"));
+    }
+
+    #[test]
+    fn compression_is_none_unless_configured() {
+        assert_eq!(
+            producer_config(&ClientConfig::new()).get("compression.type"),
+            Some("none")
+        );
+        let mut settings = ClientConfig::new();
+        settings.set("compression.type", "zstd");
+        assert_eq!(
+            producer_config(&settings).get("compression.type"),
+            Some("zstd")
+        );
     }
 }

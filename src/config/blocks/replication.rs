@@ -1,9 +1,10 @@
-//! `replication { start_from = ... }`: where a mirror copy starts.
+//! `replication { start_from = ..., compression = ... }`: where a mirror copy starts, and how the
+//! copy producer compresses.
 
 use super::TopBlock;
 use crate::config::body::{Cx, Fields};
 use crate::config::timestamp::parse_rfc3339_ms;
-use crate::config::{Replication, StartFrom, value};
+use crate::config::{COMPRESSIONS, Replication, StartFrom, value};
 
 pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Replication> {
     let f = Fields::new(
@@ -12,13 +13,32 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Replication> {
         b.name.clone(),
         b.location.clone(),
         &b.block.body,
-        &["start_from"],
+        &["start_from", "compression"],
         &[],
     );
+    let compression = match f.get(cx, "compression") {
+        None if f.has("compression") => return None,
+        None => Replication::default().compression,
+        Some(ev) => match &ev.value {
+            hcl::Value::String(s) if COMPRESSIONS.contains(&s.as_str()) => s.clone(),
+            _ => {
+                cx.errors.push(ev.error(format!(
+                    "expected one of {}",
+                    COMPRESSIONS
+                        .iter()
+                        .map(|c| format!("\"{c}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+                return None;
+            }
+        },
+    };
     let Some(ev) = f.get(cx, "start_from") else {
         // Absent is the default; present but failed to evaluate was reported.
         return (!f.has("start_from")).then_some(Replication {
             start_from: StartFrom::Earliest,
+            compression,
         });
     };
     let start_from = match &ev.value {
@@ -64,5 +84,6 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Replication> {
     };
     Some(Replication {
         start_from: start_from?,
+        compression,
     })
 }
