@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The quickstart: starts a source and a target tansu broker, seeds the source with the quickstart
-# data set (see testbed/src/seed.rs), and runs scripts/quickstart-demo.sh against them:
-# `ferry plan -C examples/quickstart`, then a single_consume migration of a live application
-# applied end to end with `ferry apply -C examples/quickstart-apply`, checked for lost records.
-# Extra arguments go to `ferry plan`. ferry-testbed stops the brokers and removes their temporary
-# directory when the demo ends, fails, or is interrupted.
+# data set (see testbed/src/seed.rs), and runs scripts/quickstart-demo.sh against them: a mirror
+# migration of examples/quickstart, planned, applied (copy, offset translation, verification) and
+# ending with the verification report.
+#
+#   scripts/quickstart.sh          # the mirror migration
+#   scripts/quickstart.sh --live   # instead, a single_consume migration of a live application
+#                                  # (scripts/quickstart-live-demo.sh, examples/quickstart-apply)
+#
+# ferry-testbed stops the brokers and removes their temporary directory when the demo ends,
+# fails, or is interrupted.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -19,4 +24,8 @@ export FERRY_TANSU
 # Debug profile, the same as scripts/test.sh, so that one build serves both.
 cargo build --locked --workspace --bin ferry --bin ferry-testbed
 
-exec target/debug/ferry-testbed run --seed quickstart -- scripts/quickstart-demo.sh "$@"
+demo=scripts/quickstart-demo.sh
+if [[ "${1:-}" == "--live" ]]; then
+  demo=scripts/quickstart-live-demo.sh
+fi
+exec target/debug/ferry-testbed run --seed quickstart -- "$demo"

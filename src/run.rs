@@ -22,7 +22,7 @@ use crate::init;
 use crate::plan::{self, Plan, SAVED_PLAN_VERSION, SavedPlan};
 use crate::render::{self, Theme};
 use crate::snapshot::{ClusterSnapshot, Snapshot};
-use crate::state::{State, StateStore, StepRecord};
+use crate::state::{State, StateStore, StepOutcome, StepRecord};
 use crate::targeting;
 
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
@@ -496,6 +496,14 @@ fn status(desired: &Desired, store: &StateStore, args: &ConnectArgs) -> Result<E
         }
         Err(e) => println!("Live lag unavailable: {e}"),
     }
+    let verified = state.steps.iter().rev().find_map(|r| match &r.outcome {
+        Some(StepOutcome::Verified { partitions }) => Some(partitions),
+        _ => None,
+    });
+    if let Some(partitions) = verified {
+        println!("Verification (step verify):");
+        print!("{}", render::verification_report(partitions));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -583,7 +591,12 @@ fn drift(
     if let Some(state) = &state {
         check_state(desired, store, state, &session.snapshot)?;
     }
-    let findings = drift::detect(desired, &session.snapshot, state.as_ref(), desired.target_platform());
+    let findings = drift::detect(
+        desired,
+        &session.snapshot,
+        state.as_ref(),
+        desired.target_platform(),
+    );
     let report = DriftReport::build(
         desired,
         &session.snapshot,

@@ -9,12 +9,16 @@ migration "quickstart" {
   wait_timeout  = "5m"
 }
 
+# The pinned ids are those of the quickstart's brokers: ferry refuses to run if bootstrap_servers
+# ever point at another cluster. Change them (or remove them) for brokers of your own.
 cluster "source" {
   bootstrap_servers = [env("FERRY_SOURCE_BOOTSTRAP", "127.0.0.1:19092")]
+  cluster_id        = "source"
 }
 
 cluster "target" {
   bootstrap_servers = [env("FERRY_TARGET_BOOTSTRAP", "127.0.0.1:19093")]
+  cluster_id        = "target"
 }
 
 # Every orders topic and payments; schema and metrics topics stay behind.
@@ -52,6 +56,12 @@ hook "switch_producers" {
   timeout = "1m"
 }
 
+# scripts/quickstart.sh keeps the state file (and hook logs, written beside it) in a temporary
+# directory: `--var state_path=/tmp/.../ferry.state.json`. Relative paths are relative to here.
+variable "state_path" {
+  default = "quickstart.state.json"
+}
+
 state {
-  path = "quickstart.state.json"
+  path = var.state_path
 }

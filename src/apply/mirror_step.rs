@@ -8,6 +8,9 @@
 //! carry their source offset: the merged map is exact whatever was interrupted.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
@@ -29,6 +32,32 @@ use super::copy::{
 };
 use super::reporter::Reporter;
 use super::waits::{WaitTiming, timed_out};
+
+/// Partitions read at the same time by [`parallel`].
+const PARALLEL_READS: usize = 4;
+
+/// `work` applied to every item on up to [`PARALLEL_READS`] threads; results in item order.
+fn parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    thread::scope(|scope| {
+        for _ in 0..PARALLEL_READS.min(items.len()) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(index) else {
+                        break;
+                    };
+                    *results[index].lock().unwrap() = Some(work(item));
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.into_inner().unwrap().expect("every item was worked on"))
+        .collect()
+}
 
 /// How long reading a range may go without a record before it fails.
 const READ_STALL: Duration = Duration::from_secs(60);
@@ -207,22 +236,19 @@ impl Mirror<'_> {
         })
     }
 
-    /// Step "verify": per partition, the copied source range against the target range.
+    /// Step "verify": per partition, the copied source range against the target range. Partitions
+    /// are read in parallel (each read is latency-bound), reported in order.
     pub fn verify(&self, state: &State) -> Result<StepOutcome, Error> {
-        let copies = recorded_copies(state);
+        let copies: Vec<PartitionCopy> = recorded_copies(state).into_values().collect();
         let (source, target) = (self.source_config(), self.target_config());
-        let mut verified = Vec::new();
-        let mut mismatches = Vec::new();
-        for copy in copies.values() {
-            let (source_from, source_to) = (copy.map.source_start(), copy.next_source_offset);
-            let (target_from, target_to) = (copy.map.target_start(), copy.map.target_end());
+        let checksums = parallel(&copies, |copy| -> Result<_, Error> {
             let mut on_source = PartitionChecksum::new();
             read_range(
                 &source,
                 &copy.topic,
                 copy.partition,
-                source_from,
-                source_to,
+                copy.map.source_start(),
+                copy.next_source_offset,
                 |m| {
                     on_source.update_from(m);
                     Ok(())
@@ -233,13 +259,21 @@ impl Mirror<'_> {
                 &target,
                 &copy.target_topic,
                 copy.partition,
-                target_from,
-                target_to,
+                copy.map.target_start(),
+                copy.map.target_end(),
                 |m| {
                     on_target.update_from(m);
                     Ok(())
                 },
             )?;
+            Ok((on_source, on_target))
+        });
+        let mut verified = Vec::new();
+        let mut mismatches = Vec::new();
+        for (copy, result) in copies.iter().zip(checksums) {
+            let (on_source, on_target) = result?;
+            let (source_from, source_to) = (copy.map.source_start(), copy.next_source_offset);
+            let (target_from, target_to) = (copy.map.target_start(), copy.map.target_end());
             let name = format!(
                 "{}[{}] -> {}[{}]",
                 copy.topic, copy.partition, copy.target_topic, copy.partition
@@ -268,6 +302,12 @@ impl Mirror<'_> {
         if !mismatches.is_empty() {
             return Err(ApplyError::VerifyFailed { mismatches }.into());
         }
+        let records: u64 = verified.iter().map(|v| v.records).sum();
+        self.reporter.line(&format!(
+            "  verified {} partitions, {records} records: every copied range equals its source \
+             (record counts and checksums of key, value, headers and timestamp)",
+            verified.len()
+        ));
         Ok(StepOutcome::Verified {
             partitions: verified,
         })

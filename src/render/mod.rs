@@ -6,6 +6,7 @@ mod json;
 mod markdown;
 mod numbers;
 mod theme;
+mod verification;
 
 pub use drift::{DRIFT_MARKER, drift_human, drift_json, drift_markdown};
 pub use human::{describe_step, human};
@@ -13,3 +14,4 @@ pub use json::json;
 pub use markdown::{PLAN_MARKER, markdown};
 pub use numbers::thousands;
 pub use theme::Theme;
+pub use verification::verification_report;
