@@ -60,6 +60,36 @@ fn markdown_plans_are_pr_comments_with_the_summary_first() {
     }
 }
 
+/// CKafka adjustments: a callout lists each forced value change with its verdict, and the topic's
+/// diff shows it too.
+#[test]
+fn markdown_plan_calls_out_adjustments() {
+    let mut plan = plan_for("mirror");
+    let topic = plan
+        .topics
+        .iter_mut()
+        .find(|t| t.target_name == "orders.v1")
+        .unwrap();
+    topic.adjustments.push(ferry::diff::Adjustment {
+        key: "replication_factor".into(),
+        from: Some("5".into()),
+        to: Some("3".into()),
+        reason: "CKafka allows 1..3 replicas".into(),
+        accepted: false,
+    });
+    let text = render::markdown(&plan);
+    assert!(
+        text.contains(
+            "> [!IMPORTANT]\n> **1 value change** the target's rules force; each needs `accept_adjustments = true` in the HCL.\n> - `orders.v1` replication_factor: `5` -> `3` (CKafka allows 1..3 replicas; **not accepted**)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("~     adjusted replication_factor: 5 -> 3 (not accepted)"),
+        "{text}"
+    );
+}
+
 #[test]
 fn markdown_plan_highlights_blocked_topics_and_folds_topic_changes() {
     let text = render::markdown(&plan_for("mirror"));

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::diff::{Action, TopicChange};
+use crate::diff::{Action, Adjustment, TopicChange};
 use crate::plan::{ClusterSummary, Plan};
 
 use super::human::{count, describe_step, names, title, topic_rows};
@@ -67,6 +67,31 @@ pub fn markdown(plan: &Plan) -> String {
                 "> - `{}`: {}",
                 t.target_name,
                 escape(&t.blocked.join("; "))
+            );
+        }
+    }
+    let adjusted: Vec<(&TopicChange, &Adjustment)> = plan
+        .topics
+        .iter()
+        .flat_map(|t| t.adjustments.iter().map(move |a| (t, a)))
+        .collect();
+    if !adjusted.is_empty() {
+        let _ = writeln!(w, "\n> [!IMPORTANT]");
+        let _ = writeln!(
+            w,
+            "> **{}** the target's rules force; each needs `accept_adjustments = true` in the HCL.",
+            count(adjusted.len(), "value change")
+        );
+        for (t, a) in adjusted {
+            let _ = writeln!(
+                w,
+                "> - `{}` {}: {} -> {} ({}; **{}**)",
+                t.target_name,
+                a.key,
+                adjusted_value(&a.from),
+                adjusted_value(&a.to),
+                escape(&a.reason),
+                if a.accepted { "accepted" } else { "not accepted" }
             );
         }
     }
@@ -200,6 +225,16 @@ fn topic(w: &mut String, t: &TopicChange) {
     for (symbol, key, value) in rows {
         let _ = writeln!(w, "{symbol}     {key:<width$} = {value}");
     }
+    for a in &t.adjustments {
+        let _ = writeln!(
+            w,
+            "~     adjusted {}: {} -> {} ({})",
+            a.key,
+            a.from.as_deref().unwrap_or("(not set)"),
+            a.to.as_deref().unwrap_or("(not set)"),
+            if a.accepted { "accepted" } else { "not accepted" }
+        );
+    }
     for n in &t.not_carried {
         let value = n
             .value
@@ -210,6 +245,12 @@ fn topic(w: &mut String, t: &TopicChange) {
     for n in &t.notes {
         let _ = writeln!(w, "#     {n}");
     }
+}
+
+fn adjusted_value(value: &Option<String>) -> String {
+    value
+        .as_deref()
+        .map_or("(not set)".to_string(), |v| format!("`{v}`"))
 }
 
 fn cluster(c: &ClusterSummary) -> String {
