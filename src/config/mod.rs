@@ -112,6 +112,11 @@ pub(crate) fn load_with_env(
         .filter_map(|b| topic::read(&mut cx, b))
         .collect();
     validate::target_names(&topic_blocks, &mut cx.errors);
+    if let Some(target) = &target
+        && target.ckafka.is_none()
+    {
+        validate::adjustments_need_ckafka(&topic_blocks, &mut cx.errors);
+    }
     topic_blocks.sort_by(|a, b| a.name.cmp(&b.name));
 
     let hook_blocks = validate::unique_names(of("hook"), &mut cx.errors);

@@ -349,6 +349,7 @@ const INVALID: &[(&str, &str, usize, &str, &str)] = &[
     ("sensitive_value_hidden", "main.hcl", 17, "cluster \"target\".sasl.mechanism", "unknown SASL mechanism (sensitive value)"),
     ("bad_timeout", "main.hcl", 19, "hook \"switch_producers\".timeout", "not a duration"),
     ("bad_start_from", "main.hcl", 22, "replication.start_from", "expected \"earliest\", \"latest\", \"committed\", an RFC 3339 timestamp"),
+    ("adjustments_without_ckafka", "main.hcl", 22, "topic \"orders\".accept_adjustments", "accept_adjustments only applies to a CKafka target"),
     ("bad_compression", "main.hcl", 22, "replication.compression", "expected one of \"none\", \"gzip\", \"snappy\", \"lz4\", \"zstd\""),
     ("invalid_topic_name", "main.hcl", 21, "topic \"orders v1\"", "not a valid Kafka topic name: ' ' is not allowed"),
     ("attribute_as_block", "main.hcl", 7, "cluster \"source\".sasl", "sasl is a block"),

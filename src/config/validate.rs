@@ -100,6 +100,18 @@ pub(crate) fn target_names(topics: &[TopicBlock], errors: &mut Vec<ConfigError>)
     }
 }
 
+/// `accept_adjustments` approves what CKafka's rules change; without a `ckafka` block on the
+/// target nothing is adjusted, so the key would be silently meaningless.
+pub(crate) fn adjustments_need_ckafka(topics: &[TopicBlock], errors: &mut Vec<ConfigError>) {
+    for t in topics.iter().filter(|t| t.accept_adjustments.is_some()) {
+        errors.push(ConfigError::new(
+            t.location.clone(),
+            format!("topic \"{}\".accept_adjustments", t.name),
+            "accept_adjustments only applies to a CKafka target: add a `ckafka` block to cluster \"target\", or remove the key",
+        ));
+    }
+}
+
 /// Hooks must be ones the scheme calls, and the ones it cannot run without must be there.
 /// Works on the blocks, so a hook with a wrong key still counts as declared.
 pub(crate) fn hooks(migration: &Migration, hooks: &[&TopBlock], errors: &mut Vec<ConfigError>) {
