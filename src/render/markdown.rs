@@ -91,7 +91,11 @@ pub fn markdown(plan: &Plan) -> String {
                 adjusted_value(&a.from),
                 adjusted_value(&a.to),
                 escape(&a.reason),
-                if a.accepted { "accepted" } else { "not accepted" }
+                if a.accepted {
+                    "accepted"
+                } else {
+                    "not accepted"
+                }
             );
         }
     }
@@ -232,7 +236,11 @@ fn topic(w: &mut String, t: &TopicChange) {
             a.key,
             a.from.as_deref().unwrap_or("(not set)"),
             a.to.as_deref().unwrap_or("(not set)"),
-            if a.accepted { "accepted" } else { "not accepted" }
+            if a.accepted {
+                "accepted"
+            } else {
+                "not accepted"
+            }
         );
     }
     for n in &t.not_carried {
