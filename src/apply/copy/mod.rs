@@ -16,9 +16,12 @@ pub use checksum::PartitionChecksum;
 pub use header::{SOURCE_OFFSET_HEADER, decode_source_offset, encode_source_offset};
 pub use offset_map::{OffsetMap, OffsetMapError, Run, Translation};
 
+mod clients;
 mod copier;
 mod copy_error;
 mod copy_progress;
+mod delivery;
+mod resume;
 pub use copier::*;
 pub use copy_error::CopyError;
 pub use copy_progress::CopyProgress;
