@@ -21,7 +21,11 @@ mod copier;
 mod copy_error;
 mod copy_progress;
 mod delivery;
+mod replicator;
 mod resume;
 pub use copier::*;
 pub use copy_error::CopyError;
 pub use copy_progress::CopyProgress;
+pub use replicator::{
+    AssignedPartition, ReplicateEvent, ReplicateOptions, ReplicateSummary, replicate,
+};
