@@ -35,7 +35,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, Producer, PurgeConfig};
-use rdkafka::types::RDKafkaRespErr;
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::clients::{
@@ -479,7 +479,20 @@ impl Shared {
 /// The consumer context whose rebalance callback does the exact-resume handshake.
 struct Rebalancer(Arc<Shared>);
 
-impl ClientContext for Rebalancer {}
+impl ClientContext for Rebalancer {
+    /// The end of a partition also arrives here as a "global error" (`enable.partition.eof`,
+    /// needed to tell a caught-up partition): not an error, so not logged as one.
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(
+            error,
+            KafkaError::PartitionEOF(_)
+                | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
+                | KafkaError::MessageConsumption(RDKafkaErrorCode::PartitionEOF)
+        ) {
+            tracing::error!("librdkafka: {error}: {reason}");
+        }
+    }
+}
 
 impl ConsumerContext for Rebalancer {
     /// Replaces librdkafka's default handling: revoke flushes before unassigning, assign sets
@@ -515,7 +528,7 @@ impl ConsumerContext for Rebalancer {
                 let _ = consumer.unassign();
                 shared.fail(CopyError::Kafka {
                     what: "rebalancing the replication group".into(),
-                    detail: rdkafka::types::RDKafkaErrorCode::from(other).to_string(),
+                    detail: RDKafkaErrorCode::from(other).to_string(),
                 });
             }
         }
