@@ -53,6 +53,9 @@ pub enum Command {
     Drift(DriftArgs),
     /// Progress of the migration from the state file, with live lag where reachable.
     Status(ConnectArgs),
+    /// Copy the mirror topics continuously as a service; several processes share the partitions
+    /// through a consumer group on the source. Stops on SIGINT/SIGTERM.
+    Replicate(ReplicateArgs),
     /// Remove a lock left by an apply that is gone.
     ForceUnlock {
         /// The lock id the lock error printed.
@@ -133,6 +136,30 @@ pub struct ConnectArgs {
     /// How long to wait for each cluster request.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplicateArgs {
+    /// Consumer group on the source that the replicate processes share the partitions through
+    /// (default: ferry-replicate-<migration name>).
+    #[arg(long, value_name = "NAME")]
+    pub group: Option<String>,
+
+    /// Exit 0 once every partition this process holds reached the source end read at start.
+    #[arg(long)]
+    pub until_caught_up: bool,
+
+    /// How long a process may be silent (killed, hung) before the group hands its partitions to
+    /// another process.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub session_timeout: std::time::Duration,
+
+    /// How often a progress line is written to stderr.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub progress_every: std::time::Duration,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 #[derive(Debug, Args)]

@@ -18,4 +18,5 @@ pub mod render;
 pub mod run;
 pub mod snapshot;
 pub mod state;
+pub mod stop_signal;
 pub mod targeting;

@@ -6,14 +6,15 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::apply::copy::{ReplicateEvent, ReplicateOptions};
 use crate::apply::reporter::TerminalReporter;
-use crate::apply::{ApplyError, Executor, group_lags};
+use crate::apply::{ApplyError, Executor, group_lags, replicate_jobs};
 use crate::ckafka::CkafkaCluster;
 use crate::cli::{
     ApplyArgs, Cli, Command, ConnectArgs, DriftArgs, FmtArgs, Format, InitArgs, PlanArgs,
-    SchemeArg, StateCommand,
+    ReplicateArgs, SchemeArg, StateCommand,
 };
-use crate::cluster::{ClusterAccess, RdKafkaCluster};
+use crate::cluster::{ClusterAccess, RdKafkaCluster, client_config};
 use crate::config::{self, ClusterSettings, Desired, LoadOptions, Scheme};
 use crate::drift::{self, DriftReport};
 use crate::error::Error;
@@ -70,6 +71,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Plan(args) => plan(&cli, &desired, &store, args),
         Command::Apply(args) => apply(&cli, &desired, &store, args),
         Command::Status(args) => status(&desired, &store, args),
+        Command::Replicate(args) => replicate(&desired, args),
         Command::Drift(args) => drift(&cli, &desired, &store, args),
         Command::Init(args) => init_from_source(&cli, &desired, args),
         Command::Fmt(_) | Command::Completions { .. } => {
@@ -417,6 +419,82 @@ fn apply(
         plan.steps.len(),
         plan.steps.len(),
         store.path().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ferry replicate`: the mirror copy as a service, sharing the partitions with every other
+/// process in the same group, until SIGINT/SIGTERM (or, with --until-caught-up, until what this
+/// process holds reached the ends read at start). Reads no state and takes no lock: each
+/// partition's resume point is the target's own tail.
+fn replicate(desired: &Desired, args: &ReplicateArgs) -> Result<ExitCode, Error> {
+    let jobs = {
+        let session = connect(desired, &args.connect)?;
+        replicate_jobs(desired, &session.snapshot)?
+    };
+    let options = ReplicateOptions {
+        group: args
+            .group
+            .clone()
+            .unwrap_or_else(|| format!("ferry-replicate-{}", desired.migration.name)),
+        until_caught_up: args.until_caught_up,
+        session_timeout: args.session_timeout,
+        progress_every: args.progress_every,
+    };
+    let stop = crate::stop_signal::install("ferry replicate")?;
+    let topics: std::collections::BTreeSet<&str> =
+        jobs.iter().map(|j| j.source_topic.as_str()).collect();
+    eprintln!(
+        "ferry replicate: {} partitions of {} topics, sharing them in group {} on the source; stop with Ctrl-C or SIGTERM.",
+        jobs.len(),
+        topics.len(),
+        options.group
+    );
+    let started = std::time::Instant::now();
+    let mut target = client_config(&desired.target);
+    target.set("compression.type", desired.replication.compression.as_str());
+    let summary = crate::apply::copy::replicate(
+        &client_config(&desired.source),
+        &target,
+        &jobs,
+        &options,
+        &stop,
+        &mut |event| match event {
+            ReplicateEvent::Assigned(partitions) if partitions.is_empty() => {
+                eprintln!("ferry replicate: the group gave this process no partition");
+            }
+            ReplicateEvent::Assigned(partitions) => {
+                let held: Vec<String> = partitions
+                    .iter()
+                    .map(|p| format!("{}[{}] from offset {}", p.source_topic, p.partition, p.next))
+                    .collect();
+                eprintln!(
+                    "ferry replicate: holding {} partition{}: {}",
+                    held.len(),
+                    plural(held.len()),
+                    held.join(", ")
+                );
+            }
+            ReplicateEvent::Revoked { partitions } => eprintln!(
+                "ferry replicate: handed {partitions} partition{} back to the group, every record sent for them on the target",
+                plural(partitions)
+            ),
+            ReplicateEvent::Progress(progress) => {
+                eprintln!("ferry replicate: {}", progress.summary(started.elapsed()));
+            }
+            ReplicateEvent::Warning(text) => eprintln!("ferry replicate: warning: {text}"),
+        },
+    )?;
+    eprintln!(
+        "ferry replicate: stopped ({}); this process copied {} records ({:.1} MB) in {}.",
+        if summary.caught_up {
+            "caught up"
+        } else {
+            "asked to stop"
+        },
+        render::thousands(summary.copied),
+        summary.bytes as f64 / 1e6,
+        humantime::format_duration(Duration::from_secs(started.elapsed().as_secs()))
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -54,4 +54,29 @@ pub enum ApplyError {
         "the state file belongs to migration \"{recorded}\", not \"{declared}\". Point the state block at this migration's own file, or remove the old one if that migration is finished."
     )]
     OtherMigration { recorded: String, declared: String },
+
+    #[error(
+        "ferry replicate copies data, which only the mirror scheme does; migration \"{migration}\" uses scheme {scheme}. Nothing was copied."
+    )]
+    ReplicateNeedsMirror { migration: String, scheme: String },
+
+    #[error(
+        "ferry replicate found no source topic selected by the configuration (topics and topic blocks). Check the topics include/exclude patterns with `ferry plan`."
+    )]
+    ReplicateNothingSelected,
+
+    #[error(
+        "ferry replicate copies into existing target topics, and these are missing or too small: {}. Run `ferry plan` and `ferry apply` first (apply creates the target topics), then start ferry replicate again. Nothing was copied.",
+        .topics.join(", ")
+    )]
+    ReplicateTargetMissing { topics: Vec<String> },
+
+    #[error(
+        "replication.start_from = \"{start_from}\" moves as the source moves, and these target partitions hold no copy yet: {}. Processes started at different times (or one restarted) would start them at different offsets and skip records. Set start_from to \"earliest\" or a fixed timestamp (RFC 3339, e.g. the time the migration starts), then start ferry replicate again. Nothing was copied.",
+        .partitions.join(", ")
+    )]
+    ReplicateMovingStart {
+        start_from: String,
+        partitions: Vec<String>,
+    },
 }

@@ -399,7 +399,12 @@ impl Mirror<'_> {
 }
 
 /// The source offset a partition's copy starts at, per `replication.start_from`.
-fn start_offset(snapshot: &Snapshot, topic: &str, partition: i32, start_from: StartFrom) -> i64 {
+pub(super) fn start_offset(
+    snapshot: &Snapshot,
+    topic: &str,
+    partition: i32,
+    start_from: StartFrom,
+) -> i64 {
     let Some(p) = snapshot
         .source
         .topics

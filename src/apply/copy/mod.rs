@@ -16,9 +16,16 @@ pub use checksum::PartitionChecksum;
 pub use header::{SOURCE_OFFSET_HEADER, decode_source_offset, encode_source_offset};
 pub use offset_map::{OffsetMap, OffsetMapError, Run, Translation};
 
+mod clients;
 mod copier;
 mod copy_error;
 mod copy_progress;
+mod delivery;
+mod replicator;
+mod resume;
 pub use copier::*;
 pub use copy_error::CopyError;
 pub use copy_progress::CopyProgress;
+pub use replicator::{
+    AssignedPartition, ReplicateEvent, ReplicateOptions, ReplicateSummary, replicate,
+};

@@ -1,0 +1,118 @@
+//! Client settings shared by the copy engines (`copy_partitions` and `replicate`): the safe
+//! producer, the explicit-offset consumer, and the error wrapper for client failures.
+
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
+
+use super::CopyError;
+
+/// Timeout of one metadata or watermark request.
+pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a final flush may wait for delivery reports.
+pub(super) const FLUSH_TIMEOUT: Duration = Duration::from_secs(300);
+/// Records buffered in the producer at most (with [`PRODUCER_QUEUE_KBYTES`], bounds memory).
+const PRODUCER_QUEUE_MESSAGES: &str = "100000";
+const PRODUCER_QUEUE_KBYTES: &str = "65536";
+/// Prefetched records per consumer at most, in KiB.
+pub(super) const CONSUMER_QUEUE_KBYTES: &str = "16384";
+/// Group id of the copy consumers. Needed by librdkafka for `assign`; nothing is ever committed
+/// and no group is joined.
+const COPY_GROUP: &str = "ferry-copy";
+
+pub(super) fn metadata_consumer(
+    settings: &ClientConfig,
+    side: &str,
+) -> Result<BaseConsumer, CopyError> {
+    settings
+        .clone()
+        .remove("compression.type")
+        .create()
+        .map_err(|error| kafka(format!("creating a {side} client"), error))
+}
+
+/// A consumer reading assigned partitions from explicit offsets: no commits, no group joined,
+/// stopping with an error instead of jumping when an offset falls out of range.
+pub(super) fn copy_consumer(settings: &ClientConfig) -> Result<BaseConsumer, CopyError> {
+    settings
+        .clone()
+        .remove("compression.type")
+        .set("group.id", COPY_GROUP)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "true")
+        .set("auto.offset.reset", "error")
+        .set("queued.max.messages.kbytes", CONSUMER_QUEUE_KBYTES)
+        .create()
+        .map_err(|error| kafka("creating a consumer".into(), error))
+}
+
+/// The producer of every copy: idempotent with the gapless guarantee and `acks=all`, so the
+/// target never holds record `n + 1` of a run without record `n`.
+pub(super) fn producer_config(settings: &ClientConfig) -> ClientConfig {
+    let mut config = settings.clone();
+    if config.get("compression.type").is_none() {
+        config.set("compression.type", "none");
+    }
+    config
+        .set("enable.idempotence", "true")
+        .set("enable.gapless.guarantee", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", PRODUCER_QUEUE_MESSAGES)
+        .set("queue.buffering.max.kbytes", PRODUCER_QUEUE_KBYTES);
+    config
+}
+
+pub(super) fn kafka(what: String, error: KafkaError) -> CopyError {
+    CopyError::Kafka {
+        what,
+        detail: error.to_string(),
+    }
+}
+
+/// Whether a consumer error ends the copy. An offset out of range means the next record to copy
+/// was deleted while copying (retention); `auto.offset.reset=error` turns it into this error
+/// instead of a silent jump, and the next run reports the exact lost range.
+pub(super) fn stops_copy(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::AutoOffsetReset
+            | RDKafkaErrorCode::OffsetOutOfRange
+            | RDKafkaErrorCode::UnknownTopicOrPartition
+            | RDKafkaErrorCode::UnknownPartition
+            | RDKafkaErrorCode::UnknownTopic
+            | RDKafkaErrorCode::TopicAuthorizationFailed
+            | RDKafkaErrorCode::Fatal
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn producer_is_safe() {
+        let config = producer_config(&ClientConfig::new());
+        assert_eq!(config.get("enable.idempotence"), Some("true"));
+        assert_eq!(config.get("enable.gapless.guarantee"), Some("true"));
+        assert_eq!(config.get("acks"), Some("all"));
+    }
+
+    #[test]
+    fn compression_is_none_unless_configured() {
+        assert_eq!(
+            producer_config(&ClientConfig::new()).get("compression.type"),
+            Some("none")
+        );
+        let mut settings = ClientConfig::new();
+        settings.set("compression.type", "zstd");
+        assert_eq!(
+            producer_config(&settings).get("compression.type"),
+            Some("zstd")
+        );
+    }
+}
