@@ -92,7 +92,10 @@ fn run() -> anyhow::Result<()> {
 
     create_topic(&source, SOURCE_TOPIC, p.partitions, &[])?;
     let seconds = produce(&source, SOURCE_TOPIC, &p, &ClientConfig::new())?;
-    line(format!("seed (produce to source):        {}", rate(&p, seconds)));
+    line(format!(
+        "seed (produce to source):        {}",
+        rate(&p, seconds)
+    ));
 
     create_topic(&target, "produce-ceiling", p.partitions, &[])?;
     let produce_seconds = produce(&target, "produce-ceiling", &p, &ferry_producer())?;
@@ -118,7 +121,10 @@ fn run() -> anyhow::Result<()> {
 
     create_topic(&target, "naive-copy", p.partitions, &[])?;
     let naive = naive_copy(&source, &target, "naive-copy", &p)?;
-    line(format!("naive consume-then-produce loop: {}", rate(&p, naive)));
+    line(format!(
+        "naive consume-then-produce loop: {}",
+        rate(&p, naive)
+    ));
 
     if env::var_os("BENCH_DIAG").is_some() {
         for topic in ["produce-ceiling", "naive-copy"] {
@@ -130,7 +136,10 @@ fn run() -> anyhow::Result<()> {
     }
     create_topic(&target, "ferry-copy", p.partitions, &[])?;
     let (ferry, rss_kib) = ferry_copy(&source, &target, "ferry-copy", &p)?;
-    line(format!("ferry copy engine:               {}", rate(&p, ferry)));
+    line(format!(
+        "ferry copy engine:               {}",
+        rate(&p, ferry)
+    ));
     line(format!(
         "ferry peak RSS:                  {} MiB",
         rss_kib / 1024

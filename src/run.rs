@@ -583,7 +583,12 @@ fn drift(
     if let Some(state) = &state {
         check_state(desired, store, state, &session.snapshot)?;
     }
-    let findings = drift::detect(desired, &session.snapshot, state.as_ref(), desired.target_platform());
+    let findings = drift::detect(
+        desired,
+        &session.snapshot,
+        state.as_ref(),
+        desired.target_platform(),
+    );
     let report = DriftReport::build(
         desired,
         &session.snapshot,

@@ -30,13 +30,14 @@ pub fn index_headers(db: &Path) -> Result<()> {
         match connection.execute(INDEX, []) {
             Ok(_) => return Ok(()),
             // tansu creates its tables at start-up; wait for the header table.
-            Err(error) if Instant::now() < deadline && error.to_string().contains("no such table") => {
+            Err(error)
+                if Instant::now() < deadline && error.to_string().contains("no such table") =>
+            {
                 sleep(Duration::from_millis(20));
             }
             Err(error) => {
-                return Err(error).with_context(|| {
-                    format!("cannot add the header index to {}", db.display())
-                });
+                return Err(error)
+                    .with_context(|| format!("cannot add the header index to {}", db.display()));
             }
         }
     }

@@ -22,9 +22,9 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, Prod
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{CopyError, CopyProgress};
 use super::header::{SOURCE_OFFSET_HEADER, decode_source_offset, encode_source_offset};
 use super::offset_map::OffsetMap;
+use super::{CopyError, CopyProgress};
 
 /// Timeout of one metadata or watermark request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -219,7 +219,10 @@ pub fn copy_partitions(
             copied: delivered.copied.iter().sum(),
             bytes: delivered.bytes,
             lag: topics.values().sum(),
-            lag_by_topic: topics.into_iter().map(|(t, l)| (t.to_string(), l)).collect(),
+            lag_by_topic: topics
+                .into_iter()
+                .map(|(t, l)| (t.to_string(), l))
+                .collect(),
             partitions_done: states.iter().filter(|s| s.is_done()).count(),
             partitions: states.len(),
         });
@@ -249,7 +252,14 @@ pub fn copy_partitions(
                 failed.store(true, Ordering::Relaxed);
             }
             let moved = (
-                producer.context().state.lock().unwrap().copied.iter().sum::<u64>(),
+                producer
+                    .context()
+                    .state
+                    .lock()
+                    .unwrap()
+                    .copied
+                    .iter()
+                    .sum::<u64>(),
                 states.iter().filter(|s| s.is_done()).count(),
             );
             if moved != (last_moved.1, last_moved.2) {
@@ -261,7 +271,12 @@ pub fn copy_partitions(
                     .zip(states.iter())
                     .find(|(_, state)| !state.is_done())
                     .map(|(job, state)| {
-                        format!("{}[{}] at offset {}", job.source_topic, job.partition, state.next())
+                        format!(
+                            "{}[{}] at offset {}",
+                            job.source_topic,
+                            job.partition,
+                            state.next()
+                        )
                     })
                     .unwrap_or_default();
                 for handle in handles {

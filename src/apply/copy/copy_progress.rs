@@ -45,8 +45,11 @@ impl CopyProgress {
             thousands(rate as u64),
             thousands(self.lag.max(0) as u64),
         );
-        let mut lagging: Vec<(&String, &i64)> =
-            self.lag_by_topic.iter().filter(|(_, lag)| **lag > 0).collect();
+        let mut lagging: Vec<(&String, &i64)> = self
+            .lag_by_topic
+            .iter()
+            .filter(|(_, lag)| **lag > 0)
+            .collect();
         if lagging.len() > 1 {
             lagging.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             let shown: Vec<String> = lagging
