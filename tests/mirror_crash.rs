@@ -1,6 +1,6 @@
 //! `ferry apply` of the mirror scheme interrupted the hard way, against real tansu brokers: the
 //! apply killed with SIGKILL in the middle of the copy, of the catch-up and of the drain, and a
-//! source broker stopped and restarted on its data in the middle of a copy. After
+//! broker (source, then target) stopped and restarted on its data in the middle of a copy. After
 //! each, `ferry apply` runs to completion and the target must hold every source record exactly
 //! once, in order, with key, value, headers and timestamp, plus ferry's source-offset header; the
 //! group committed in the middle of the data must resume on the target at the next record it had
@@ -436,6 +436,7 @@ fn an_apply_killed_during_the_catch_up_and_during_the_drain_resumes_and_copies_e
 #[derive(Clone, Copy, Debug)]
 enum Side {
     Source,
+    Target,
 }
 
 /// Starts an apply, stops the `side` broker once copied records reach the target, waits until
@@ -456,6 +457,7 @@ fn apply_survives_a_broker_restart(side: Side) {
     });
     let broker = match side {
         Side::Source => &mut bed.source,
+        Side::Target => &mut bed.target,
     };
     let address = broker.bootstrap.clone();
     let said_before = run.stderr().len();
@@ -478,11 +480,21 @@ fn apply_survives_a_broker_restart(side: Side) {
     run.wait_for_stderr(said_before, &address, CONDITION_TIMEOUT);
     broker.restart().unwrap();
 
-    finish(run);
+    let ended = finish(run);
+    // How the apply rode out the outage, for the test log (--nocapture).
+    eprintln!(
+        "{side:?} broker restarted; the apply said:\n{}",
+        ended.stderr
+    );
     assert_migrated_exactly(&bed, dir.path(), RECORDS, &committed);
 }
 
 #[test]
 fn an_apply_waits_for_a_restarted_source_broker_and_copies_every_record_once() {
     apply_survives_a_broker_restart(Side::Source);
+}
+
+#[test]
+fn an_apply_waits_for_a_restarted_target_broker_and_copies_every_record_once() {
+    apply_survives_a_broker_restart(Side::Target);
 }
