@@ -27,6 +27,9 @@ const TOPIC: &str = "events";
 const PARTITIONS: i32 = 3;
 const GROUP: &str = "billing";
 
+/// Records per produce request of the copy (see [`write_config`]).
+const BATCH: usize = 1000;
+
 /// How long one apply may take to finish, and a condition to come true, on a loaded machine.
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 const CONDITION_TIMEOUT: Duration = Duration::from_secs(180);
@@ -65,6 +68,10 @@ cluster "source" {{
 
 cluster "target" {{
   bootstrap_servers = ["{target}"]
+  # Smaller produce batches: fewer records in flight at any moment, so that a kill while the
+  # target takes records leaves part of them uncopied (with the default, the few seconds of a
+  # whole test copy would be in flight at once).
+  properties = {{ "batch.num.messages" = "{BATCH}" }}
 }}
 
 topics {{
@@ -377,28 +384,29 @@ fn an_apply_killed_during_the_catch_up_and_during_the_drain_resumes_and_copies_e
     );
     write_config(dir.path(), &bed, &hook);
     let target = Watermarks::new(&bed.target.bootstrap);
-    let copied = |batches: usize| (batches * LATE_RECORDS) as i64 * i64::from(PARTITIONS);
-    let before_late = copied(0) + RECORDS as i64 * i64::from(PARTITIONS);
+    let (early, late) = (
+        RECORDS as i64 * i64::from(PARTITIONS),
+        LATE_RECORDS as i64 * i64::from(PARTITIONS),
+    );
 
-    // The source keeps receiving records while the apply waits for the copy to catch up; the
-    // apply is killed once the first of them reached the target.
+    // The source keeps receiving records from the start of the copy on (a copy pass copies up
+    // to the source's end when it starts, so the catch-up step has records left to copy); the
+    // apply is killed once the catch-up step added records to the target.
     let mut first = ApplyProcess::spawn(dir.path(), "first");
     let first_pid = first.pid();
-    wait_for_step(&mut first, STEP_CATCH_UP);
+    wait_for_step(&mut first, STEP_COPY);
     let producers = {
         let source = source.clone();
         std::thread::spawn(move || produce_batch(&source, RECORDS, LATE_RECORDS))
     };
-    first.wait_while_running("late records on the target", CONDITION_TIMEOUT, || {
-        target.at_least(before_late + 1)
+    first.wait_while_running("the catch-up step running", CONDITION_TIMEOUT, || {
+        step_status(dir.path(), STEP_CATCH_UP).as_deref() == Some("running")
     });
-    kill_in_step(
-        first,
-        dir.path(),
-        &target,
-        STEP_CATCH_UP,
-        before_late + copied(1),
-    );
+    let catch_up_from = target.total().expect("the target answers");
+    first.wait_while_running("records copied by the catch-up", CONDITION_TIMEOUT, || {
+        target.at_least(catch_up_from + 1)
+    });
+    kill_in_step(first, dir.path(), &target, STEP_CATCH_UP, early + late);
     producers.join().unwrap();
 
     // The resumed apply catches up and switches consumers; producers write their last records
@@ -411,17 +419,10 @@ fn an_apply_killed_during_the_catch_up_and_during_the_drain_resumes_and_copies_e
     produce_batch(&source, RECORDS + LATE_RECORDS, LATE_RECORDS);
     fs::write(&switched, "").unwrap();
     wait_for_step(&mut second, STEP_DRAIN);
-    let drain_from = before_late + copied(1);
     second.wait_while_running("drained records on the target", CONDITION_TIMEOUT, || {
-        target.at_least(drain_from + 1)
+        target.at_least(early + late + 1)
     });
-    let (second, _) = kill_in_step(
-        second,
-        dir.path(),
-        &target,
-        STEP_DRAIN,
-        drain_from + copied(1),
-    );
+    let (second, _) = kill_in_step(second, dir.path(), &target, STEP_DRAIN, early + 2 * late);
     assert_stale_lock_cleared(&second, first_pid);
 
     let last = finish(ApplyProcess::spawn(dir.path(), "last"));
