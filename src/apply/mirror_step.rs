@@ -345,7 +345,37 @@ impl Mirror<'_> {
     }
 
     /// One copy pass; merges its maps into `copies`. Returns the records copied.
+    ///
+    /// A pass that fails on broker trouble (a delivery failed, a request timed out: a broker
+    /// restarting answers in-flight requests with errors) runs again after a pause, as a rerun of
+    /// apply would: the copy resumes from the target's last record, so nothing is copied twice or
+    /// skipped, and records the failed attempt delivered are read back from the target. It gives
+    /// up when `wait_timeout` has passed since the first failure.
     fn pass(&self, jobs: &[CopyJob], copies: &mut Copies) -> Result<u64, Error> {
+        let mut failing_since: Option<Instant> = None;
+        loop {
+            match self.pass_once(jobs, copies) {
+                Err(PassError::Copy(error)) if retriable(&error) => {
+                    let since = *failing_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= self.desired.migration.wait_timeout {
+                        return Err(error.into());
+                    }
+                    self.reporter.line(&format!(
+                        "  the copy stopped ({error}); trying again in {}s, from the target's last record",
+                        PASS_RETRY_PAUSE.as_secs()
+                    ));
+                    std::thread::sleep(PASS_RETRY_PAUSE);
+                }
+                Err(PassError::Copy(error)) => return Err(error.into()),
+                Err(PassError::Other(error)) => return Err(error),
+                Ok(records) => return Ok(records),
+            }
+        }
+    }
+
+    /// One attempt of [`Mirror::pass`]. Returns the records copied, including those an earlier
+    /// attempt or run delivered without recording them.
+    fn pass_once(&self, jobs: &[CopyJob], copies: &mut Copies) -> Result<u64, PassError> {
         let reporter = self.reporter;
         let started = Instant::now();
         let progress = |p: &CopyProgress| reporter.progress(&p.summary(started.elapsed()));
@@ -363,18 +393,21 @@ impl Mirror<'_> {
             self.desired.migration.wait_timeout,
             &progress,
         )
-        .map_err(Error::from)?;
+        .map_err(PassError::Copy)?;
         let mut records = 0;
         for (job, outcome) in jobs.iter().zip(outcomes) {
             records += outcome.copied;
             let key = (job.source_topic.clone(), job.partition);
-            let mut merged = match copies.remove(&key) {
-                Some(copy) => copy.map,
+            let mut merged = match copies.get(&key) {
+                Some(copy) => copy.map.clone(),
                 None => OffsetMap::new(job.start, 0),
             };
             // Records copied by a run the state did not record: read their map from the target.
             if merged.target_end() < outcome.map.target_start() {
-                merged = fill_from_target(&target, job, merged, outcome.map.target_start())?;
+                let before = merged.records();
+                merged = fill_from_target(&target, job, merged, outcome.map.target_start())
+                    .map_err(PassError::Other)?;
+                records += (merged.records() - before).max(0) as u64;
             }
             merged
                 .append(&outcome.map)
@@ -382,7 +415,8 @@ impl Mirror<'_> {
                     topic: job.target_topic.clone(),
                     partition: job.partition,
                     source,
-                })?;
+                })
+                .map_err(PassError::Copy)?;
             copies.insert(
                 key,
                 PartitionCopy {
@@ -396,6 +430,23 @@ impl Mirror<'_> {
         }
         Ok(records)
     }
+}
+
+/// Pause before a copy pass that failed on broker trouble runs again.
+const PASS_RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// Why a pass attempt failed: a copy error (which may be worth another attempt) or anything else.
+enum PassError {
+    Copy(CopyError),
+    Other(Error),
+}
+
+/// Whether a pass that failed with `error` may simply run again. Delivery failures and client
+/// request failures come from brokers going away and coming back; the copy resumes exactly from
+/// the target, so another attempt is safe. A foreign record, a retention gap, a source behind the
+/// target, a stall (which already waited `wait_timeout`) or a bug would fail again the same way.
+fn retriable(error: &CopyError) -> bool {
+    matches!(error, CopyError::Produce { .. } | CopyError::Kafka { .. })
 }
 
 /// The source offset a partition's copy starts at, per `replication.start_from`.
@@ -623,6 +674,50 @@ mod tests {
         assert_eq!(copies.len(), 2);
         assert_eq!(copies[&("a".to_string(), 1)].next_source_offset, 5);
         assert_eq!(copies[&("a".to_string(), 1)].map.records(), 5);
+    }
+
+    #[test]
+    fn only_broker_trouble_makes_a_pass_run_again() {
+        let produce = CopyError::Produce {
+            topic: "a".into(),
+            partition: 0,
+            detail: "Unknown broker error".into(),
+        };
+        let request = CopyError::Kafka {
+            what: "reading the last records of the target".into(),
+            detail: "AllBrokersDown".into(),
+        };
+        assert!(retriable(&produce));
+        assert!(retriable(&request));
+        for fatal in [
+            CopyError::ForeignRecord {
+                topic: "a".into(),
+                partition: 0,
+                offset: 3,
+            },
+            CopyError::RetentionGap {
+                topic: "a".into(),
+                partition: 0,
+                lost_from: 1,
+                lost_to: 2,
+            },
+            CopyError::BeyondSourceEnd {
+                topic: "a".into(),
+                partition: 0,
+                next: 5,
+                source_end: 4,
+            },
+            CopyError::Stalled {
+                seconds: 60,
+                partition: "a[0] at offset 3".into(),
+            },
+            CopyError::DuplicateJob {
+                topic: "a".into(),
+                partition: 0,
+            },
+        ] {
+            assert!(!retriable(&fatal), "{fatal:?}");
+        }
     }
 
     #[test]

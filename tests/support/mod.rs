@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests that call cluster access directly.
 #![allow(dead_code)]
 
+pub mod apply_process;
 pub mod records;
 
 use std::collections::BTreeMap;
