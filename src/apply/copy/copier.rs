@@ -81,9 +81,9 @@ pub struct CopyOutcome {
 ///
 /// `source` and `target` are client settings ([`crate::cluster::client_config`]); the engine adds
 /// its own consumer and producer properties on top. Up to [`READERS`] consumers fetch in
-/// parallel threads. Memory is bounded by the producer queue (100,000 records or 64 MiB) and each
-/// consumer's prefetch queue (16 MiB): when the producer queue is full the engine waits for
-/// deliveries instead of reading more. While a broker is down the copy waits for librdkafka to
+/// parallel threads. Memory is bounded by the producer queue (100,000 records or 32 MiB) and each
+/// consumer's prefetch queue and fetch responses (8 MiB each): when the producer queue is full
+/// the engine waits for deliveries instead of reading more. While a broker is down the copy waits for librdkafka to
 /// reconnect; when no record is delivered and no partition finishes for `stall_timeout`, it
 /// fails with [`CopyError::Stalled`] (nothing is lost: the next run resumes exactly).
 pub fn copy_partitions(

@@ -51,6 +51,24 @@ pub enum CopyError {
         source_end: i64,
     },
 
+    /// The target put a copied record somewhere other than right after the previous one.
+    #[error(
+        "target partition {topic}[{partition}] took a copied record at offset {found}, but the \
+         copy's previous record ends at offset {expected}: something else wrote to the partition \
+         during the copy (another `ferry apply` or `ferry replicate` of this migration, a producer \
+         pointed at the target, or a produce request of a killed earlier run that the broker \
+         appended late). The partition may now hold records twice, so ferry stopped rather than \
+         go on. Stop the other writer; then run `ferry apply` again: its verify step compares the \
+         partition with the source, and if it reports a mismatch, delete and recreate the target \
+         topic and copy it again."
+    )]
+    ConcurrentWrite {
+        topic: String,
+        partition: i32,
+        expected: i64,
+        found: i64,
+    },
+
     /// Nothing moved for the stall timeout.
     #[error(
         "the copy made no progress for {seconds}s (still waiting on {partition}): no record was \

@@ -129,7 +129,21 @@ impl ProducerContext for Deliveries {
             Ok(message) => {
                 state.copied[sent.index] += 1;
                 state.bytes += sent.bytes;
-                if let Err(error) = state.maps[sent.index].push(sent.offset, message.offset()) {
+                // The copy is the partition's only writer, so each record lands right after the
+                // previous one; anything else means another writer, and possibly duplicates.
+                let expected = state.maps[sent.index].target_end();
+                if message.offset() != expected {
+                    state
+                        .error
+                        .get_or_insert_with(|| CopyError::ConcurrentWrite {
+                            topic: message.topic().to_string(),
+                            partition: message.partition(),
+                            expected,
+                            found: message.offset(),
+                        });
+                } else if let Err(error) =
+                    state.maps[sent.index].push(sent.offset, message.offset())
+                {
                     state.error.get_or_insert_with(|| CopyError::OffsetMap {
                         topic: message.topic().to_string(),
                         partition: message.partition(),

@@ -39,8 +39,8 @@ use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::clients::{
-    CONSUMER_QUEUE_KBYTES, FLUSH_TIMEOUT, REQUEST_TIMEOUT, kafka, metadata_consumer,
-    producer_config, stops_copy,
+    CONSUMER_QUEUE_KBYTES, FETCH_MAX_BYTES, FLUSH_TIMEOUT, REQUEST_TIMEOUT, kafka,
+    metadata_consumer, producer_config, stops_copy,
 };
 use super::delivery::{Deliveries, send};
 use super::offset_map::OffsetMap;
@@ -259,7 +259,8 @@ fn group_consumer(source: &ClientConfig, options: &ReplicateOptions) -> ClientCo
         .set("partition.assignment.strategy", "roundrobin")
         .set("session.timeout.ms", session.to_string())
         .set("heartbeat.interval.ms", heartbeat.to_string())
-        .set("queued.max.messages.kbytes", CONSUMER_QUEUE_KBYTES);
+        .set("queued.max.messages.kbytes", CONSUMER_QUEUE_KBYTES)
+        .set("fetch.max.bytes", FETCH_MAX_BYTES);
     config
 }
 

@@ -16,7 +16,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::clients::{REQUEST_TIMEOUT, copy_consumer, kafka, metadata_consumer};
+use super::clients::{REQUEST_TIMEOUT, copy_consumer, kafka, metadata_consumer, stops_copy};
 use super::header::{SOURCE_OFFSET_HEADER, decode_source_offset};
 use super::{CopyError, CopyJob};
 
@@ -190,6 +190,11 @@ fn target_tails(target: &ClientConfig, jobs: &[CopyJob]) -> Result<Vec<TargetTai
         }
         let message = match consumer.poll(Duration::from_millis(100)) {
             None | Some(Err(KafkaError::PartitionEOF(_))) => continue,
+            // A target briefly unreachable: librdkafka reconnects; the deadline still bounds it.
+            Some(Err(KafkaError::MessageConsumption(code))) if !stops_copy(code) => {
+                tracing::warn!("reading the last records of the target: {code}; retrying");
+                continue;
+            }
             Some(Err(error)) => {
                 return Err(kafka(
                     "reading the last records of the target".into(),
