@@ -8,7 +8,7 @@
 
 mod support;
 
-use support::records::{Rec, client, produce, read_from, record};
+use support::records::{Rec, client, expected_copy, produce, read_from, record};
 
 use std::cell::RefCell;
 use std::time::Duration;
@@ -22,24 +22,6 @@ use ferry_testbed::{Testbed, seed};
 /// Every record of `topic[partition]`.
 fn read_all(bootstrap: &str, topic: &str, partition: i32) -> Vec<Rec> {
     read_from(bootstrap, topic, partition, 0)
-}
-
-/// What the target must hold for `source`: the same records, in order, each with ferry's
-/// source-offset header appended, at consecutive target offsets.
-fn expected_copy(source: &[Rec]) -> Vec<Rec> {
-    source
-        .iter()
-        .enumerate()
-        .map(|(index, rec)| {
-            let mut copy = rec.clone();
-            copy.offset = index as i64;
-            copy.headers.push((
-                SOURCE_OFFSET_HEADER.to_string(),
-                Some(encode_source_offset(rec.offset).to_vec()),
-            ));
-            copy
-        })
-        .collect()
 }
 
 fn assert_copied(bed: &Testbed, source_topic: &str, target_topic: &str, partitions: i32) {

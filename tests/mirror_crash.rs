@@ -12,7 +12,7 @@
 mod support;
 
 use support::apply_process::{ApplyProcess, Ended};
-use support::records::{Rec, client, produce, read_from, record};
+use support::records::{Rec, client, expected_copy, produce, read_from, record};
 
 use std::fs;
 use std::path::Path;
@@ -243,24 +243,6 @@ fn assert_stale_lock_cleared(ended: &Ended, killed_pid: u32) {
 /// Every record of `TOPIC[partition]`, with every header.
 fn read_all(bootstrap: &str, partition: i32) -> Vec<Rec> {
     read_from(bootstrap, TOPIC, partition, 0)
-}
-
-/// What the target must hold for `source`: the same records in order at consecutive offsets
-/// from 0 (no duplicate, no gap), each with ferry's source-offset header appended.
-fn expected_copy(source: &[Rec]) -> Vec<Rec> {
-    source
-        .iter()
-        .enumerate()
-        .map(|(index, rec)| {
-            let mut copy = rec.clone();
-            copy.offset = index as i64;
-            copy.headers.push((
-                SOURCE_OFFSET_HEADER.to_string(),
-                Some(encode_source_offset(rec.offset).to_vec()),
-            ));
-            copy
-        })
-        .collect()
 }
 
 /// The target equals the source record by record in every partition (each holding

@@ -19,7 +19,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::cluster::{ClusterAccess, PartitionOffsets, client_config};
+use crate::cluster::{ClusterAccess, ClusterError, PartitionOffsets, client_config};
 use crate::config::{Desired, StartFrom};
 use crate::error::Error;
 use crate::snapshot::{Snapshot, target_name};
@@ -152,9 +152,13 @@ impl Mirror<'_> {
         let topics: Vec<String> = copies.values().map(|c| c.target_topic.clone()).collect();
         let jobs = self.jobs(&topics, self.desired.replication.start_from, &copies)?;
         // Read the groups before the pass: the pass then covers every committed offset.
-        let on_source = self.source.group_offsets(groups)?;
+        let on_source = self.patiently("reading the groups' source offsets", || {
+            Ok(self.source.group_offsets(groups)?)
+        })?;
         self.pass(&jobs, &mut copies)?;
-        let on_target = self.target.group_offsets(groups)?;
+        let on_target = self.patiently("reading the groups' target offsets", || {
+            Ok(self.target.group_offsets(groups)?)
+        })?;
 
         let mut translated = Vec::new();
         for group in groups {
@@ -321,7 +325,9 @@ impl Mirror<'_> {
         start_from: StartFrom,
         copies: &Copies,
     ) -> Result<Vec<CopyJob>, Error> {
-        let snapshot = Snapshot::take(self.desired, self.source, self.target)?;
+        let snapshot = self.patiently("reading both clusters", || {
+            Ok(Snapshot::take(self.desired, self.source, self.target)?)
+        })?;
         let mut jobs = Vec::new();
         for (topic, t) in &snapshot.source.topics {
             let target_topic = target_name(self.desired, topic);
@@ -369,6 +375,35 @@ impl Mirror<'_> {
                 Err(PassError::Copy(error)) => return Err(error.into()),
                 Err(PassError::Other(error)) => return Err(error),
                 Ok(records) => return Ok(records),
+            }
+        }
+    }
+
+    /// `read` again, every [`PASS_RETRY_PAUSE`], while a cluster is unreachable or slow to
+    /// answer (a broker restarting), for up to the migration's `wait_timeout`; like the copy
+    /// passes, the step waits for the broker instead of failing at once.
+    fn patiently<T>(
+        &self,
+        what: &str,
+        mut read: impl FnMut() -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut failing_since: Option<Instant> = None;
+        loop {
+            match read() {
+                Err(Error::Cluster(
+                    error @ (ClusterError::Unreachable { .. } | ClusterError::Timeout { .. }),
+                )) => {
+                    let since = *failing_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= self.desired.migration.wait_timeout {
+                        return Err(error.into());
+                    }
+                    self.reporter.line(&format!(
+                        "  {what}: {error} Trying again in {}s.",
+                        PASS_RETRY_PAUSE.as_secs()
+                    ));
+                    std::thread::sleep(PASS_RETRY_PAUSE);
+                }
+                other => return other,
             }
         }
     }

@@ -145,3 +145,21 @@ pub fn read_from(bootstrap: &str, topic: &str, partition: i32, from: i64) -> Vec
     }
     records
 }
+
+/// What the target must hold for `source` after a copy: the same records in order at consecutive
+/// offsets from 0 (no duplicate, no gap), each with ferry's source-offset header appended.
+pub fn expected_copy(source: &[Rec]) -> Vec<Rec> {
+    source
+        .iter()
+        .enumerate()
+        .map(|(index, rec)| {
+            let mut copy = rec.clone();
+            copy.offset = index as i64;
+            copy.headers.push((
+                ferry::apply::copy::SOURCE_OFFSET_HEADER.to_string(),
+                Some(ferry::apply::copy::encode_source_offset(rec.offset).to_vec()),
+            ));
+            copy
+        })
+        .collect()
+}

@@ -44,7 +44,7 @@ use super::clients::{
 };
 use super::delivery::{Deliveries, send};
 use super::offset_map::OffsetMap;
-use super::resume::resume_points;
+use super::resume::{resume_points, source_watermarks};
 use super::{CopyError, CopyJob, CopyProgress};
 
 /// How long one poll of the source waits for a record.
@@ -114,22 +114,12 @@ pub fn replicate(
     stop: &AtomicBool,
     events: &mut dyn FnMut(ReplicateEvent),
 ) -> Result<ReplicateSummary, CopyError> {
+    let ends: Vec<i64> = source_watermarks(source, jobs)?
+        .into_iter()
+        .map(|(_, high)| high)
+        .collect();
+    // Kept for the lag in progress reports.
     let meta = metadata_consumer(source, "source")?;
-    let mut ends = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let (_, high) = meta
-            .fetch_watermarks(&job.source_topic, job.partition, REQUEST_TIMEOUT)
-            .map_err(|error| {
-                kafka(
-                    format!(
-                        "reading the watermarks of source partition {}[{}]",
-                        job.source_topic, job.partition
-                    ),
-                    error,
-                )
-            })?;
-        ends.push(high);
-    }
 
     let producer: BaseProducer<Deliveries> = producer_config(target)
         .create_with_context(Deliveries::new(vec![OffsetMap::new(0, 0); jobs.len()]))

@@ -34,6 +34,28 @@ pub(super) struct Resume {
     pub target_end: i64,
 }
 
+/// `(low, high)` watermarks of every job's source partition.
+pub(super) fn source_watermarks(
+    source: &ClientConfig,
+    jobs: &[CopyJob],
+) -> Result<Vec<(i64, i64)>, CopyError> {
+    let meta = metadata_consumer(source, "source")?;
+    jobs.iter()
+        .map(|job| {
+            meta.fetch_watermarks(&job.source_topic, job.partition, REQUEST_TIMEOUT)
+                .map_err(|error| {
+                    kafka(
+                        format!(
+                            "reading the watermarks of source partition {}[{}]",
+                            job.source_topic, job.partition
+                        ),
+                        error,
+                    )
+                })
+        })
+        .collect()
+}
+
 /// The [`Resume`] of every job, or the first job whose copy cannot continue without loss or
 /// duplication (see [`resume_point`]).
 pub(super) fn resume_points(
@@ -41,23 +63,7 @@ pub(super) fn resume_points(
     target: &ClientConfig,
     jobs: &[CopyJob],
 ) -> Result<Vec<Resume>, CopyError> {
-    let source_meta = metadata_consumer(source, "source")?;
-    let mut source_marks = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let (low, high) = source_meta
-            .fetch_watermarks(&job.source_topic, job.partition, REQUEST_TIMEOUT)
-            .map_err(|error| {
-                kafka(
-                    format!(
-                        "reading the watermarks of source partition {}[{}]",
-                        job.source_topic, job.partition
-                    ),
-                    error,
-                )
-            })?;
-        source_marks.push((low, high));
-    }
-    drop(source_meta);
+    let source_marks = source_watermarks(source, jobs)?;
 
     let target_last = target_tails(target, jobs)?;
     let mut resumes = Vec::with_capacity(jobs.len());
