@@ -442,6 +442,9 @@ fn a_killed_process_is_continued_without_loss_or_duplicate() {
     let copied_b = b.stop();
     assert!(copied_b > 0, "process b copied nothing");
 
+    let on_target_before: Vec<i64> = (0..PARTITIONS)
+        .map(|p| watermarks(&bed.target.bootstrap, TARGET_TOPIC, p).1)
+        .collect();
     let c = Replica::start_in("c", dir.path(), &["--group", "ferry-replicate-after-kill"]);
     wait_until("process c holds every partition", || {
         c.held()
@@ -452,9 +455,31 @@ fn a_killed_process_is_continued_without_loss_or_duplicate() {
         .into_iter()
         .filter(|line| line.contains("holding 4 partitions"))
         .collect();
+    // Each partition continues after what a and b put on the target (a partition a had not
+    // reached yet continues from 0), and the resume is visible: some partition is past 0.
+    let resume_offsets: Vec<i64> = (0..PARTITIONS)
+        .map(|p| {
+            let marker = format!("{TOPIC}[{p}] from offset ");
+            let at = resumed[0].find(&marker).expect("partition named") + marker.len();
+            resumed[0][at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    for (p, &offset) in (0..PARTITIONS).zip(&resume_offsets) {
+        let on_target = watermarks(&bed.target.bootstrap, TARGET_TOPIC, p).1;
+        assert!(
+            offset >= on_target_before[p as usize] && offset <= on_target,
+            "partition {p} resumes at {offset}, after the {} records a and b copied: {resumed:?}",
+            on_target_before[p as usize]
+        );
+    }
     assert!(
-        !resumed[0].contains("from offset 0"),
-        "every partition continues after what a and b copied: {resumed:?}"
+        resume_offsets.iter().any(|&o| o > 0),
+        "the copy resumed after what a and b copied: {resumed:?}"
     );
     feeder.stop();
     wait_target_equals_source(&bed);
