@@ -2,6 +2,8 @@
 //! with the target's topic metadata going through the CKafka API emulator of the testbed
 //! (signed requests, documented limits and error codes, changes applied to the target broker).
 
+mod support;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -84,16 +86,7 @@ fn ferry(dir: &Path) -> Command {
 }
 
 fn plan_json(dir: &Path) -> Value {
-    let out = ferry(dir)
-        .args(["plan", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "plan failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    support::cli::plan_json(ferry(dir))
 }
 
 fn topic<'a>(plan: &'a Value, name: &str) -> &'a Value {

@@ -1,6 +1,8 @@
 //! `ferry init` as a team starts with it: a starter file, then topic blocks imported from a real
 //! tansu source broker, round-tripped through validate and plan.
 
+mod support;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -16,16 +18,7 @@ fn ferry(dir: &Path) -> Command {
 }
 
 fn plan(dir: &Path) -> Value {
-    let out = ferry(dir)
-        .args(["plan", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    support::cli::plan_json(ferry(dir))
 }
 
 /// A topic's name, action, and config keys with the values the target would get.

@@ -1,6 +1,8 @@
 //! `ferry plan` and `ferry validate` as a user runs them, against two real tansu brokers started
 //! by the test bed (one source, one target per test).
 
+mod support;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -36,16 +38,7 @@ fn config(bed: &Testbed, scheme: &str, body: &str) -> tempfile::TempDir {
 }
 
 fn plan_json(dir: &Path) -> Value {
-    let out = ferry(dir)
-        .args(["plan", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "plan failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("plan --format json prints JSON")
+    support::cli::plan_json(ferry(dir))
 }
 
 fn step_kinds(plan: &Value) -> Vec<String> {

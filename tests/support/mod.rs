@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod apply_process;
+pub mod cli;
 pub mod records;
 
 use std::collections::BTreeMap;
