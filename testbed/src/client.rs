@@ -45,3 +45,26 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         }
     }
 }
+
+/// The cluster id the broker reports in a metadata response, or `None` if none arrived within
+/// `timeout`. rdkafka 0.39 does not wrap `rd_kafka_clusterid`, so this calls it directly.
+pub fn cluster_id<C: rdkafka::consumer::ConsumerContext>(
+    consumer: &rdkafka::consumer::BaseConsumer<C>,
+    timeout: Duration,
+) -> Option<String> {
+    use rdkafka::client::Client;
+    use rdkafka::consumer::Consumer as _;
+    let client: &Client<C> = consumer.client();
+    let millis = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+    // SAFETY: the client pointer is valid for the consumer's life; the returned string is
+    // allocated by librdkafka and freed with rd_kafka_mem_free after it was copied.
+    unsafe {
+        let raw = rdkafka::bindings::rd_kafka_clusterid(client.native_ptr(), millis);
+        if raw.is_null() {
+            return None;
+        }
+        let id = std::ffi::CStr::from_ptr(raw).to_string_lossy().into_owned();
+        rdkafka::bindings::rd_kafka_mem_free(client.native_ptr(), raw.cast());
+        Some(id)
+    }
+}

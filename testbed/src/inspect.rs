@@ -20,7 +20,8 @@ pub struct Record {
     pub value: Option<Vec<u8>>,
 }
 
-/// Partition count of every topic the broker reports (topics with an error are left out).
+/// Partition count of every topic the broker reports, except Kafka's internal `__` topics
+/// (topics with an error are left out).
 pub fn topics(bootstrap: &str) -> Result<BTreeMap<String, i32>> {
     let consumer: BaseConsumer = client::config(bootstrap)
         .create()
@@ -31,7 +32,7 @@ pub fn topics(bootstrap: &str) -> Result<BTreeMap<String, i32>> {
     Ok(metadata
         .topics()
         .iter()
-        .filter(|topic| topic.error().is_none())
+        .filter(|topic| topic.error().is_none() && !topic.name().starts_with("__"))
         .map(|topic| (topic.name().to_owned(), topic.partitions().len() as i32))
         .collect())
 }

@@ -1,77 +1,76 @@
 //! Real two-broker test bed for ferry.
 //!
-//! [`Testbed::start`] runs two [tansu](https://crates.io/crates/tansu) 0.6.0 brokers on loopback
-//! ports, a *source* and a *target* cluster (cluster ids `source` and `target`), each a single
-//! broker with sqlite storage in a temporary directory owned by the [`Testbed`]. Every testbed
-//! gets its own directory and ports, so tests may run in parallel. [`seed`] fills a broker with
-//! topics, records and committed group offsets.
+//! [`Testbed::start`] runs two Apache Kafka brokers on loopback ports, a *source* and a
+//! *target* cluster, each a single-node KRaft cluster (combined broker and controller) with its
+//! storage in a temporary directory owned by the [`Testbed`]. Every testbed gets its own
+//! directory, ports and cluster ids, so tests may run in parallel; [`Testbed::shared`] gives the
+//! tests of one binary that do not disturb each other one pair to share. [`seed`] fills a broker
+//! with topics, records and committed group offsets.
 //!
-//! Brokers are stopped by pid when their [`Broker`] is dropped; they are also tied to the life of
+//! The Kafka release comes from `scripts/install-kafka.sh` (see [`distribution`]):
+//! `FERRY_KAFKA_VERSION` picks a pinned release, `FERRY_KAFKA_JVM_OPTS` replaces the brokers'
+//! lean JVM options. Brokers are killed when their [`Broker`] is dropped, and tied to the life of
 //! the process that started them (see `spawn`), so a killed test binary leaves none behind.
+//! `FERRY_TESTBED_KEEP=1` keeps a testbed's directory (storage, configs, broker logs); a testbed
+//! dropped while its test panics keeps it too, and says where.
 //!
-//! Linux only: readiness reads `/proc` (see [`procnet`]). Set `FERRY_TANSU` to pick the tansu
-//! binary, and `FERRY_TESTBED_KEEP=1` to keep a testbed's directory (databases and broker logs)
-//! after it is dropped.
+//! Linux only: error messages name the pids holding a port from `/proc` (see [`procnet`]).
 
 pub mod app;
 mod broker;
+pub mod broker_config;
 pub mod ckafka_emulator;
 mod client;
-mod header_index;
+pub mod distribution;
 pub mod inspect;
 pub mod procnet;
 pub mod seed;
 mod spawn;
+mod tls;
 
 use std::env;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::OnceLock;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 use tempfile::TempDir;
 
 pub use broker::Broker;
-
-/// The tansu binary to run: `$FERRY_TANSU` if set, else `tansu` found on `PATH`, else
-/// `$CARGO_HOME/bin/tansu` (`~/.cargo/bin/tansu` when `CARGO_HOME` is unset).
-pub fn tansu_binary() -> PathBuf {
-    if let Some(path) = env::var_os("FERRY_TANSU").filter(|path| !path.is_empty()) {
-        return PathBuf::from(path);
-    }
-    if let Some(found) = env::var_os("PATH").and_then(|paths| {
-        env::split_paths(&paths)
-            .map(|dir| dir.join("tansu"))
-            .find(|candidate| is_executable(candidate))
-    }) {
-        return found;
-    }
-    let cargo_home = env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
-        .unwrap_or_else(|| PathBuf::from("/root/.cargo"));
-    cargo_home.join("bin").join("tansu")
-}
-
-fn is_executable(path: &Path) -> bool {
-    path.metadata()
-        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-}
+pub use broker_config::{BrokerOptions, Security, User};
+pub use distribution::Distribution;
 
 /// A source and a target broker, each its own single-node cluster, with their data in a
-/// temporary directory that is removed when the testbed is dropped (after both brokers stopped).
+/// temporary directory that is removed when the testbed is dropped (after both brokers stopped),
+/// unless a test panicked.
 #[derive(Debug)]
 pub struct Testbed {
     // Field order matters: fields drop in declaration order, so both brokers stop before the
-    // directory holding their databases is removed.
+    // directory holding their data is removed.
     pub source: Broker,
     pub target: Broker,
     dir: TempDir,
 }
 
 impl Testbed {
-    /// Starts the source (cluster id `source`) and target (cluster id `target`) brokers, each on
-    /// its own free loopback port, both storing into one fresh temporary directory.
+    /// Starts a PLAINTEXT source and target broker of the installed release, side by side.
     pub fn start() -> Result<Testbed> {
+        Testbed::start_with(&BrokerOptions::default(), &BrokerOptions::default())
+    }
+
+    /// Starts the source and target brokers with the given options (listener security, ACLs,
+    /// extra broker properties), side by side.
+    pub fn start_with(source: &BrokerOptions, target: &BrokerOptions) -> Result<Testbed> {
+        let distribution = Distribution::locate()?;
+        Testbed::start_from(&distribution, source, &distribution, target)
+    }
+
+    /// Starts brokers of two releases (the compatibility run: a 3.x source, a 4.x target).
+    pub fn start_from(
+        source_release: &Distribution,
+        source: &BrokerOptions,
+        target_release: &Distribution,
+        target: &BrokerOptions,
+    ) -> Result<Testbed> {
         let mut dir = tempfile::Builder::new()
             .prefix("ferry-testbed-")
             .tempdir()
@@ -80,8 +79,30 @@ impl Testbed {
             dir.disable_cleanup(true);
             eprintln!("ferry-testbed: keeping {}", dir.path().display());
         }
-        let source = Broker::start("source", dir.path()).context("starting the source broker")?;
-        let target = Broker::start("target", dir.path()).context("starting the target broker")?;
+        let path = dir.path().to_owned();
+        let (source, target) = std::thread::scope(|scope| {
+            let target = scope.spawn(|| Broker::start_from(target_release, "target", &path, target));
+            let source = Broker::start_from(source_release, "source", &path, source);
+            let target = target
+                .join()
+                .unwrap_or_else(|_| Err(anyhow!("the target broker's start-up thread panicked")));
+            (source, target)
+        });
+        let mut keep_logs = |error: anyhow::Error, role: &str| {
+            dir.disable_cleanup(true);
+            error.context(format!(
+                "starting the {role} broker (its files are kept in {})",
+                dir.path().display()
+            ))
+        };
+        let source = match source {
+            Ok(source) => source,
+            Err(error) => return Err(keep_logs(error, "source")),
+        };
+        let target = match target {
+            Ok(target) => target,
+            Err(error) => return Err(keep_logs(error, "target")),
+        };
         Ok(Testbed {
             source,
             target,
@@ -89,9 +110,35 @@ impl Testbed {
         })
     }
 
-    /// The directory holding both brokers' databases (`source.db`, `target.db`) and logs
+    /// One PLAINTEXT pair for every test of this process that does not stop, restart or
+    /// reconfigure a broker: such tests must use topic and group names of their own. Started on
+    /// first use; its brokers end with the process.
+    pub fn shared() -> &'static Testbed {
+        static SHARED: OnceLock<Testbed> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            let bed = Testbed::start().expect("start the shared test bed");
+            // A static is never dropped: the brokers die with the process (parent-death
+            // signal); the directory is left for the temp cleaner, and named for a post-mortem.
+            eprintln!("ferry-testbed: shared brokers in {}", bed.dir().display());
+            bed
+        })
+    }
+
+    /// The directory holding both brokers' directories (`source/`, `target/`) and logs
     /// (`source.log`, `target.log`).
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+}
+
+impl Drop for Testbed {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.dir.disable_cleanup(true);
+            eprintln!(
+                "ferry-testbed: a test failed; broker logs and data kept in {}",
+                self.dir.path().display()
+            );
+        }
     }
 }

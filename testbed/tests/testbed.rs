@@ -32,7 +32,9 @@ fn testbed_runs_two_distinct_clusters_that_answer_metadata() {
     let testbed = Testbed::start().unwrap();
     assert_ne!(testbed.source.port, testbed.target.port);
     assert_ne!(testbed.source.pid(), testbed.target.pid());
-    for (broker, expected_id) in [(&testbed.source, "source"), (&testbed.target, "target")] {
+    assert_ne!(testbed.source.cluster_id, testbed.target.cluster_id);
+    for broker in [&testbed.source, &testbed.target] {
+        let expected_id = broker.cluster_id.as_str();
         assert_eq!(broker.bootstrap, format!("127.0.0.1:{}", broker.port));
         assert!(procnet::pid_owns_listener(
             broker.pid().unwrap(),
@@ -54,7 +56,7 @@ fn testbed_runs_two_distinct_clusters_that_answer_metadata() {
             Some(expected_id)
         );
     }
-    assert!(testbed.dir().join("source.db").exists());
+    assert!(testbed.dir().join("source/data/meta.properties").exists());
     assert!(testbed.dir().join("target.log").exists());
 
     let dir = testbed.dir().to_owned();
@@ -122,7 +124,7 @@ fn restart_keeps_port_and_data() {
     );
 }
 
-/// Readiness is "the spawned pid owns the listener", not "something answers on the port". These
+/// Readiness is "the broker answers a metadata request with its own cluster id", not "something answers on the port". These
 /// tests point a start-up attempt (through the `start_on_port` test seam, which does not retry
 /// on another port) at a port another process already listens on.
 #[test]
@@ -157,7 +159,7 @@ fn readiness_refuses_a_port_held_by_a_stale_broker() {
     );
     // The stale broker is untouched, and a normal start picks another port.
     assert!(procnet::pid_owns_listener(stale.pid().unwrap(), stale.port));
-    let fresh = Broker::start("fresh", &dir.path().join("fresh")).unwrap();
+    let fresh = Broker::start("fresh", &dir.path().join("fresh-again")).unwrap();
     assert_ne!(fresh.port, stale.port);
     assert!(procnet::pid_owns_listener(fresh.pid().unwrap(), fresh.port));
 }
