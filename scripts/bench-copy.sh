@@ -14,8 +14,7 @@ cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 if ! command -v cargo >/dev/null 2>&1 && [[ -x "$cargo_home/bin/cargo" ]]; then
   PATH="$cargo_home/bin:$PATH"
 fi
-FERRY_TANSU="$(scripts/install-tansu.sh)"
-export FERRY_TANSU
+scripts/install-kafka.sh >/dev/null
 
 records="${BENCH_RECORDS:-1000000}"
 size="${BENCH_VALUE_SIZE:-1024}"

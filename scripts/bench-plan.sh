@@ -64,8 +64,7 @@ if ! command -v cargo >/dev/null 2>&1 && [[ -x "$cargo_home/bin/cargo" ]]; then
   PATH="$cargo_home/bin:$PATH"
 fi
 
-FERRY_TANSU="$(scripts/install-tansu.sh)"
-export FERRY_TANSU
+scripts/install-kafka.sh >/dev/null
 cargo build --release --locked --workspace --bin ferry --bin ferry-testbed
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench-plan.XXXXXX")"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CKafka quickstart: starts a source and a target tansu broker plus the CKafka API emulator
+# The CKafka quickstart: starts a source and a target Apache Kafka broker plus the CKafka API emulator
 # for the target (testbed/src/ckafka_emulator), seeds the source with the quickstart data set,
 # then runs examples/ckafka (a mirror migration whose topic metadata goes through the emulated
 # CKafka API): `ferry plan`, `ferry apply --auto-approve`, and `ferry plan` once more, which
@@ -13,8 +13,7 @@ if ! command -v cargo >/dev/null 2>&1 && [[ -x "$cargo_home/bin/cargo" ]]; then
   PATH="$cargo_home/bin:$PATH"
 fi
 
-FERRY_TANSU="$(scripts/install-tansu.sh)"
-export FERRY_TANSU
+scripts/install-kafka.sh >/dev/null
 
 cargo build --locked --workspace --bin ferry --bin ferry-testbed
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The quickstart: starts a source and a target tansu broker, seeds the source with the quickstart
+# The quickstart: starts a source and a target Apache Kafka broker, seeds the source with the quickstart
 # data set (see testbed/src/seed.rs), and runs scripts/quickstart-demo.sh against them: a mirror
 # migration of examples/quickstart, planned, applied (copy, offset translation, verification) and
 # ending with the verification report.
@@ -18,8 +18,8 @@ if ! command -v cargo >/dev/null 2>&1 && [[ -x "$cargo_home/bin/cargo" ]]; then
   PATH="$cargo_home/bin:$PATH"
 fi
 
-FERRY_TANSU="$(scripts/install-tansu.sh)"
-export FERRY_TANSU
+# The Apache Kafka jars the brokers run (and librdkafka's C build prerequisites).
+scripts/install-kafka.sh >/dev/null
 
 # Debug profile, the same as scripts/test.sh, so that one build serves both.
 cargo build --locked --workspace --bin ferry --bin ferry-testbed

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs ferry's whole test suite, including the integration tests against real tansu brokers.
+# Runs ferry's whole test suite, including the integration tests against real Apache Kafka brokers.
 # Extra arguments go to `cargo test` (e.g. a test name filter).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -9,8 +9,8 @@ if ! command -v cargo >/dev/null 2>&1 && [[ -x "$cargo_home/bin/cargo" ]]; then
   PATH="$cargo_home/bin:$PATH"
 fi
 
-FERRY_TANSU="$(scripts/install-tansu.sh)"
-export FERRY_TANSU
+# The Apache Kafka jars the brokers run (and librdkafka's C build prerequisites).
+scripts/install-kafka.sh >/dev/null
 
 # Style and lints first: they fail in seconds, before the long test run.
 cargo fmt --all -- --check

@@ -114,7 +114,7 @@ fn apply_creates_topics_runs_hooks_and_records_every_step() {
         serde_json::json!(["orders"])
     );
     assert_eq!(s["steps"][1]["outcome"]["exit_code"], 0);
-    assert_eq!(s["source_cluster_id"], "source");
+    assert_eq!(s["source_cluster_id"], bed.source.cluster_id.as_str());
 
     // Everything is done: a second apply changes nothing and says so.
     ferry(dir.path())

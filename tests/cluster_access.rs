@@ -36,7 +36,7 @@ fn metadata_shows_created_topics_with_their_partitions() {
     seed::create_topic(bootstrap, "payments", 1, &[]).unwrap();
 
     let md = connect(bootstrap).metadata().unwrap();
-    assert_eq!(md.cluster_id.as_deref(), Some("source"));
+    assert_eq!(md.cluster_id.as_deref(), Some(bed.source.cluster_id.as_str()));
     assert_eq!(md.brokers.len(), 1, "{:?}", md.brokers);
     assert_eq!(md.brokers[0].port, bed.source.port);
     let ids = |t: &str| {

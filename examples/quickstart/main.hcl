@@ -9,16 +9,17 @@ migration "quickstart" {
   wait_timeout  = "5m"
 }
 
-# The pinned ids are those of the quickstart's brokers: ferry refuses to run if bootstrap_servers
-# ever point at another cluster. Change them (or remove them) for brokers of your own.
+# The pinned ids are those of the quickstart's brokers (the test bed gives each broker a fresh
+# cluster id and passes it in FERRY_*_CLUSTER_ID): ferry refuses to run if bootstrap_servers ever
+# point at another cluster. Pin your own clusters' ids here; an empty id pins nothing.
 cluster "source" {
   bootstrap_servers = [env("FERRY_SOURCE_BOOTSTRAP", "127.0.0.1:19092")]
-  cluster_id        = "source"
+  cluster_id        = env("FERRY_SOURCE_CLUSTER_ID", "")
 }
 
 cluster "target" {
   bootstrap_servers = [env("FERRY_TARGET_BOOTSTRAP", "127.0.0.1:19093")]
-  cluster_id        = "target"
+  cluster_id        = env("FERRY_TARGET_CLUSTER_ID", "")
 }
 
 # Every orders topic and payments; schema and metrics topics stay behind.

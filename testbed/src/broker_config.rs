@@ -180,7 +180,8 @@ pub fn server_properties(
             set("listener.name.client.sasl.enabled.mechanisms", "PLAIN");
             let mut jaas = String::from("org.apache.kafka.common.security.plain.PlainLoginModule required");
             for user in users {
-                let _ = write!(jaas, " user_{}=\"{}\"", user.name, user.password);
+                // Quoted, the option name may hold the '#' of CKafka's `instance#user` names.
+                let _ = write!(jaas, " \"user_{}\"=\"{}\"", user.name, user.password);
             }
             jaas.push(';');
             set("listener.name.client.plain.sasl.jaas.config", &jaas);
@@ -279,7 +280,7 @@ mod tests {
     fn sasl_plain_broker_lists_each_user_in_the_client_listener_jaas() {
         let options = BrokerOptions::security(Security::SaslPlain(vec![
             User::new("admin", "admin-secret"),
-            User::new("ferry", "s3cret"),
+            User::new("ckafka-abc123#ferry", "s3cret"),
         ]));
         let text = server_properties(&options, ports(Some(9002)), Path::new("/d"), None);
         let lines = lines(&text);
@@ -289,7 +290,7 @@ mod tests {
         assert!(lines.contains(&"advertised.listeners=INTERNAL://127.0.0.1:9000,CLIENT://127.0.0.1:9002"));
         assert!(lines.contains(&"listener.name.client.sasl.enabled.mechanisms=PLAIN"));
         assert!(lines.contains(
-            &"listener.name.client.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_admin=\"admin-secret\" user_ferry=\"s3cret\";"
+            &"listener.name.client.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required \"user_admin\"=\"admin-secret\" \"user_ckafka-abc123#ferry\"=\"s3cret\";"
         ));
     }
 

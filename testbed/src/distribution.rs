@@ -149,12 +149,15 @@ impl Distribution {
     /// The formatted template directory, made on first use. Concurrent test binaries may race
     /// to make it: each formats into its own directory and the first rename wins.
     fn template(&self) -> Result<PathBuf> {
+        // One formatting at a time within a process (the source and target start in parallel).
+        static FORMATTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = FORMATTING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let parent = self.libs.parent().unwrap_or(&self.libs).to_owned();
         let template = parent.join("formatted-template");
         if template.join("meta.properties").is_file() {
             return Ok(template);
         }
-        let work = parent.join(format!("formatted-template.{}", std::process::id()));
+        let work = parent.join(format!("formatted-template.{}", uuid::Uuid::new_v4().simple()));
         let _ = fs::remove_dir_all(&work);
         fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
         let data = work.join("data");

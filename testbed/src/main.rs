@@ -31,6 +31,7 @@ enum Cmd {
     /// Start source and target brokers, seed the source, run CMD, stop the brokers.
     ///
     /// CMD sees FERRY_SOURCE_BOOTSTRAP, FERRY_TARGET_BOOTSTRAP (127.0.0.1:PORT),
+    /// FERRY_SOURCE_CLUSTER_ID, FERRY_TARGET_CLUSTER_ID,
     /// FERRY_SOURCE_PID, FERRY_TARGET_PID, FERRY_TESTBED_DIR and FERRY_TESTBED_SEED_SECONDS.
     /// The exit code is CMD's (128+N when CMD or ferry-testbed was ended by signal N).
     Run(RunArgs),
@@ -207,6 +208,8 @@ fn run(args: RunArgs) -> Result<u8> {
         .args(rest)
         .env("FERRY_SOURCE_BOOTSTRAP", &testbed.source.bootstrap)
         .env("FERRY_TARGET_BOOTSTRAP", &testbed.target.bootstrap)
+        .env("FERRY_SOURCE_CLUSTER_ID", &testbed.source.cluster_id)
+        .env("FERRY_TARGET_CLUSTER_ID", &testbed.target.cluster_id)
         .env("FERRY_SOURCE_PID", pid_string(testbed.source.pid()))
         .env("FERRY_TARGET_PID", pid_string(testbed.target.pid()))
         .env("FERRY_TESTBED_DIR", testbed.dir())

@@ -70,7 +70,8 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<ClusterSettings> {
     }
     Some(ClusterSettings {
         bootstrap_servers,
-        cluster_id: cluster_id.flatten(),
+        // An empty pin (an unset env() with "" as its default) pins nothing.
+        cluster_id: cluster_id.flatten().filter(|id| !id.is_empty()),
         sasl: sasl.flatten(),
         tls: tls.flatten(),
         properties: properties.flatten().unwrap_or_default(),
