@@ -53,7 +53,7 @@ fn seed_orders(bed: &Testbed) {
 }
 
 /// Runs `plan --format json` with the target password; the plan on success.
-fn plan(dir: &Path, password: &str) -> Result<Value, (Option<i32>, String)> {
+fn run_plan(dir: &Path, password: &str) -> Result<Value, (Option<i32>, String)> {
     let out = ferry(dir)
         .args(["plan", "--format", "json", "--var"])
         .arg(format!("target_password={password}"))
@@ -105,16 +105,16 @@ fn scram_sha_512_with_acls_admits_a_super_user_and_refuses_a_wrong_password_or_a
     seed_orders(&bed);
 
     let admin = config(&bed, &sasl("SCRAM-SHA-512", "admin"));
-    let plan = plan(admin.path(), ADMIN_PASSWORD).expect("the super user can plan");
-    assert_planned_against(&plan, &bed);
+    let planned = run_plan(admin.path(), ADMIN_PASSWORD).expect("the super user can plan");
+    assert_planned_against(&planned, &bed);
 
-    let (code, stderr) = plan(admin.path(), "not-the-password").unwrap_err();
+    let (code, stderr) = run_plan(admin.path(), "not-the-password").unwrap_err();
     assert_eq!(code, Some(1), "{stderr}");
     assert_one_paragraph(&stderr, "authentication");
 
     // Authenticated, but the authorizer grants this user nothing.
     let ferry_user = config(&bed, &sasl("SCRAM-SHA-512", "ferry"));
-    let (code, stderr) = plan(ferry_user.path(), FERRY_PASSWORD).unwrap_err();
+    let (code, stderr) = run_plan(ferry_user.path(), FERRY_PASSWORD).unwrap_err();
     assert_eq!(code, Some(1), "{stderr}");
     assert_one_paragraph(&stderr, "authoriz");
 }
@@ -129,10 +129,10 @@ fn sasl_plain_admits_a_ckafka_style_instance_hash_user() {
     seed_orders(&bed);
 
     let dir = config(&bed, &sasl("PLAIN", "ckafka-abc123#ferry"));
-    let plan = plan(dir.path(), FERRY_PASSWORD).expect("the PLAIN user can plan");
-    assert_planned_against(&plan, &bed);
+    let planned = run_plan(dir.path(), FERRY_PASSWORD).expect("the PLAIN user can plan");
+    assert_planned_against(&planned, &bed);
 
-    let (code, stderr) = plan(dir.path(), "wrong").unwrap_err();
+    let (code, stderr) = run_plan(dir.path(), "wrong").unwrap_err();
     assert_eq!(code, Some(1), "{stderr}");
     assert_one_paragraph(&stderr, "authentication");
 }
@@ -148,12 +148,12 @@ fn ssl_target_is_reached_with_the_test_bed_ca_and_refused_without_it() {
         &bed,
         &format!("  tls {{\n    ca_file = \"{}\"\n  }}\n", ca.display()),
     );
-    let plan_ok = plan(trusted.path(), "unused").expect("the CA verifies the broker");
+    let plan_ok = run_plan(trusted.path(), "unused").expect("the CA verifies the broker");
     assert_planned_against(&plan_ok, &bed);
 
     // The system trust store does not know the test bed's CA.
     let untrusted = config(&bed, "  tls {}\n");
-    let (code, stderr) = plan(untrusted.path(), "unused").unwrap_err();
+    let (code, stderr) = run_plan(untrusted.path(), "unused").unwrap_err();
     assert_eq!(code, Some(1), "{stderr}");
     assert_one_paragraph(&stderr, "certificate");
 }
