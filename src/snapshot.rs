@@ -104,6 +104,13 @@ impl Snapshot {
             StartFrom::Earliest,
         )?;
 
+        // A topic the plan would create: ask whether the target lets ferry create it.
+        if let Some(missing) = managed_target_names(desired, &source_snap)
+            .into_iter()
+            .find(|t| !target_snap.topic_names.contains(t))
+        {
+            timed("target create check", || target.can_create_topic(&missing))?;
+        }
         let target_partition_support =
             match needs_partition_increase(desired, &source_snap, &target_snap) {
                 Some((topic, total)) => Some(target.can_add_partitions(&topic, total)?),

@@ -72,7 +72,7 @@ fn run_plan(dir: &Path, password: &str) -> Result<Value, (Option<i32>, String)> 
 }
 
 fn assert_planned_against(plan: &Value, bed: &Testbed) {
-    assert_eq!(plan["target_cluster_id"], bed.target.cluster_id.as_str(), "{plan}");
+    assert_eq!(plan["target"]["cluster_id"], bed.target.cluster_id.as_str(), "{plan}");
     let orders = plan["topics"]
         .as_array()
         .unwrap()

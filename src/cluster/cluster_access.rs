@@ -40,6 +40,12 @@ pub trait ClusterAccess {
     /// CreatePartitions so nothing changes.
     fn can_add_partitions(&self, topic: &str, total: i32) -> Result<Support, ClusterError>;
 
+    /// Whether the broker would let ferry create `topic`, asked with a validate-only
+    /// CreateTopics so nothing changes. An authorizer hides what a user may not see instead of
+    /// refusing a read, so without this a plan could promise creations that apply cannot make:
+    /// a missing permission is an [`ClusterError::Unauthorized`] error here.
+    fn can_create_topic(&self, topic: &str) -> Result<(), ClusterError>;
+
     // Writes. Each is idempotent when repeated with the same arguments, so an interrupted apply
     // can simply run its step again.
 

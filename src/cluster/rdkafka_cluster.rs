@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions};
+use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
 use rdkafka::bindings as rd;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -655,6 +655,46 @@ impl ClusterAccess for RdKafkaCluster {
                     reason: format!("the broker does not support CreatePartitions ({failure})"),
                 })
             }
+            code => Err(self.error(operation, code, format!("topic {topic}: {code}"), started)),
+        }
+    }
+
+    fn can_create_topic(&self, topic: &str) -> Result<(), ClusterError> {
+        let started = Instant::now();
+        let operation = "CreateTopics (validate only)";
+        // One partition, the broker's default replication factor: only the permission and the
+        // name are in question here.
+        let request = NewTopic::new(topic, 1, TopicReplication::Fixed(-1));
+        let options = AdminOptions::new()
+            .validate_only(true)
+            .request_timeout(Some(self.timeout));
+        let future = self.admin.create_topics([&request], &options);
+        let failure = match block_on_until(future, started + self.timeout + Duration::from_secs(1))
+        {
+            None => {
+                return Err(self.error(
+                    operation,
+                    RDKafkaErrorCode::OperationTimedOut,
+                    String::new(),
+                    started,
+                ));
+            }
+            Some(Ok(results)) => match results.into_iter().find_map(Result::err) {
+                None => return Ok(()),
+                Some((_, code)) => code,
+            },
+            Some(Err(e)) => match error_code(&e) {
+                Some(code) => code,
+                None => return Err(self.kafka_error(operation, e, started)),
+            },
+        };
+        match failure {
+            // Created meanwhile by someone else: the permission question is moot.
+            RDKafkaErrorCode::TopicAlreadyExists => Ok(()),
+            code if is_auth_error(code) => Err(self.unauthorized(format!(
+                "creating topic {topic} was refused ({code}); the user needs the CREATE \
+                 permission on the cluster or on these topics"
+            ))),
             code => Err(self.error(operation, code, format!("topic {topic}: {code}"), started)),
         }
     }

@@ -1,6 +1,7 @@
 //! Records with everything a copy must preserve: written to and read back from real brokers.
 
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
@@ -27,9 +28,29 @@ pub fn client(bootstrap: &str) -> ClientConfig {
     config
 }
 
+/// The base of every [`record`]'s timestamp: one day before this test process first asked, in
+/// whole seconds, the same for every call of the process.
+///
+/// Not a fixed date: a real Kafka broker deletes a segment as soon as its newest record is older
+/// than `retention.ms` (7 days by default, checked every second on the test bed), active segment
+/// included, so records stamped years ago vanish from source and target within a second. Not
+/// now either: Kafka 4 refuses CreateTime more than `message.timestamp.after.max.ms` (1 hour)
+/// ahead of the broker's clock, and the spread below adds up to 6 hours.
+pub fn timestamp_base() -> i64 {
+    static BASE: OnceLock<i64> = OnceLock::new();
+    *BASE.get_or_init(|| {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("the clock is after 1970")
+            .as_secs() as i64;
+        (now - 86_400) * 1000
+    })
+}
+
 /// Record `i` of partition `p` in a generation `generation`: keys and values sometimes null,
 /// headers absent, several (one null, one empty, a repeated name) or one, timestamps not
-/// monotonic (so a LogAppendTime or a re-stamp would show).
+/// monotonic (so a LogAppendTime or a re-stamp would show), within a day before now (see
+/// [`timestamp_base`]).
 pub fn record(p: i32, i: usize, generation: u8) -> Rec {
     let tag = format!("{generation}-{p}-{i}");
     let headers = match i % 3 {
@@ -49,7 +70,7 @@ pub fn record(p: i32, i: usize, generation: u8) -> Rec {
         key: (i % 5 != 4).then(|| format!("k-{tag}").into_bytes()),
         value: (i % 4 != 3).then(|| format!("v-{tag}").into_bytes()),
         headers,
-        timestamp: 1_600_000_000_000 + (i as i64 % 7) * 86_400_000 + i64::from(p),
+        timestamp: timestamp_base() + (i as i64 % 7) * 3_600_000 + i64::from(p),
     }
 }
 
