@@ -1,7 +1,8 @@
-//! `ferry apply` end to end for the mirror scheme, against real tansu brokers (source and target
-//! from the test bed): records copied partition by partition with keys, null values, headers and
-//! timestamps; a group's committed offset in the middle of the data translated so that the group
-//! reads the same record next on the target; every step recorded in the state file.
+//! `ferry apply` end to end for the mirror scheme, against real Apache Kafka brokers (the test
+//! bed's shared source and target; the topic and group names are this file's own): records
+//! copied partition by partition with keys, null values, headers and timestamps; a group's
+//! committed offset in the middle of the data translated so that the group reads the same record
+//! next on the target; every step recorded in the state file.
 
 mod support;
 
@@ -81,7 +82,7 @@ state {{
 
 #[test]
 fn a_mirror_apply_copies_every_partition_translates_the_group_and_verifies() {
-    let bed = Testbed::start().unwrap();
+    let bed = Testbed::shared();
     let source = bed.source.bootstrap.clone();
     let target = bed.target.bootstrap.clone();
     seed::create_topic(&source, TOPIC, PARTITIONS, &[]).unwrap();
@@ -97,7 +98,7 @@ fn a_mirror_apply_copies_every_partition_translates_the_group_and_verifies() {
     seed::commit_offsets(&source, GROUP, &commits).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &bed);
+    write_config(dir.path(), bed);
     let output = Command::cargo_bin("ferry")
         .unwrap()
         .arg("-C")

@@ -1,10 +1,10 @@
-//! The copy engine (`ferry::apply::copy::copy_partitions`) against real tansu 0.6.0 brokers, one
-//! testbed per test: record-by-record fidelity, resume after more source data, no duplicate over
-//! repeated and interrupted runs, refusal of a target written by someone else.
+//! The copy engine (`ferry::apply::copy::copy_partitions`) against real Apache Kafka brokers (the
+//! test bed's shared pair: every test has topics of its own): record-by-record fidelity, resume
+//! after more source data, no duplicate over repeated and interrupted runs, refusal of a target
+//! written by someone else.
 //!
-//! What tansu cannot exercise: a retention gap (the source log start moving past the next offset
-//! to copy) needs DeleteRecords or retention to run, and DeleteRecords panics tansu; the decision
-//! is the pure `resume_point`, table-tested in `src/apply/copy/copier.rs`.
+//! Retention gaps (DeleteRecords moving the source log start past the copy), transactional
+//! sources and compacted sources are in `tests/copy_kafka.rs`.
 
 mod support;
 
@@ -78,15 +78,15 @@ fn generation(partition: i32, range: std::ops::Range<usize>, generation: u8) -> 
 /// source offset appended as a header, and an exact offset map per partition.
 #[test]
 fn copy_preserves_every_record() {
-    let bed = Testbed::start().unwrap();
+    let bed = Testbed::shared();
     let (src, tgt) = (&bed.source.bootstrap, &bed.target.bootstrap);
-    seed::create_topic(src, "orders", 3, &[]).unwrap();
-    seed::create_topic(tgt, "orders.copy", 4, &[]).unwrap();
+    seed::create_topic(src, "preserve.orders", 3, &[]).unwrap();
+    seed::create_topic(tgt, "preserve.orders.copy", 4, &[]).unwrap();
     let counts = [25, 1, 0];
     for (partition, &count) in (0..).zip(&counts) {
         produce(
             src,
-            "orders",
+            "preserve.orders",
             partition,
             &generation(partition, 0..count, 0),
         );
@@ -96,7 +96,7 @@ fn copy_preserves_every_record() {
     let outcomes = copy_partitions(
         &client(src),
         &client(tgt),
-        &jobs("orders", "orders.copy", 3),
+        &jobs("preserve.orders", "preserve.orders.copy", 3),
         Until::CaughtUp,
         STALL_TIMEOUT,
         &|progress| seen.borrow_mut().push(progress.clone()),
@@ -105,7 +105,7 @@ fn copy_preserves_every_record() {
 
     assert_eq!(copied(&outcomes), vec![25, 1, 0]);
     for (outcome, &count) in outcomes.iter().zip(&counts) {
-        assert_eq!(outcome.topic, "orders.copy");
+        assert_eq!(outcome.topic, "preserve.orders.copy");
         assert_eq!(outcome.next_source_offset, count as i64);
         assert_eq!(outcome.map.records(), count as i64);
         if count > 0 {
@@ -116,8 +116,8 @@ fn copy_preserves_every_record() {
             );
         }
     }
-    assert_copied(&bed, "orders", "orders.copy", 3);
-    assert!(read_all(tgt, "orders.copy", 3).is_empty());
+    assert_copied(bed, "preserve.orders", "preserve.orders.copy", 3);
+    assert!(read_all(tgt, "preserve.orders.copy", 3).is_empty());
 
     let last = seen
         .borrow()
@@ -134,7 +134,7 @@ fn copy_preserves_every_record() {
                 .map(|r| (r.key.map_or(0, |k| k.len()) + r.value.map_or(0, |v| v.len())) as u64)
                 .sum(),
             lag: 0,
-            lag_by_topic: [("orders.copy".to_string(), 0)].into(),
+            lag_by_topic: [("preserve.orders.copy".to_string(), 0)].into(),
             partitions_done: 3,
             partitions: 3,
         }
@@ -145,19 +145,24 @@ fn copy_preserves_every_record() {
 /// the offset map where the first run ended.
 #[test]
 fn resume_copies_only_new_records() {
-    let bed = Testbed::start().unwrap();
+    let bed = Testbed::shared();
     let (src, tgt) = (&bed.source.bootstrap, &bed.target.bootstrap);
-    seed::create_topic(src, "events", 2, &[]).unwrap();
-    seed::create_topic(tgt, "events", 2, &[]).unwrap();
+    seed::create_topic(src, "resume.events", 2, &[]).unwrap();
+    seed::create_topic(tgt, "resume.events", 2, &[]).unwrap();
     for partition in 0..2 {
-        produce(src, "events", partition, &generation(partition, 0..10, 0));
+        produce(
+            src,
+            "resume.events",
+            partition,
+            &generation(partition, 0..10, 0),
+        );
     }
-    let first = copy(&bed, &jobs("events", "events", 2)).unwrap();
+    let first = copy(bed, &jobs("resume.events", "resume.events", 2)).unwrap();
     assert_eq!(copied(&first), vec![10, 10]);
 
-    produce(src, "events", 0, &generation(0, 10..25, 1));
-    produce(src, "events", 1, &generation(1, 10..13, 1));
-    let second = copy(&bed, &jobs("events", "events", 2)).unwrap();
+    produce(src, "resume.events", 0, &generation(0, 10..25, 1));
+    produce(src, "resume.events", 1, &generation(1, 10..13, 1));
+    let second = copy(bed, &jobs("resume.events", "resume.events", 2)).unwrap();
     assert_eq!(copied(&second), vec![15, 3]);
     assert_eq!(second[0].next_source_offset, 25);
     assert_eq!(second[0].map.source_start(), 10);
@@ -165,7 +170,7 @@ fn resume_copies_only_new_records() {
     assert_eq!(second[0].map.last(), Some((24, 24)));
     assert_eq!(second[1].map.last(), Some((12, 12)));
 
-    assert_copied(&bed, "events", "events", 2);
+    assert_copied(bed, "resume.events", "resume.events", 2);
 }
 
 /// What a run killed mid-copy leaves behind (each target partition holding a prefix of the
@@ -173,80 +178,91 @@ fn resume_copies_only_new_records() {
 /// runs copy nothing. A `start` only applies to an empty target partition.
 #[test]
 fn interrupted_copy_never_duplicates() {
-    let bed = Testbed::start().unwrap();
+    let bed = Testbed::shared();
     let (src, tgt) = (&bed.source.bootstrap, &bed.target.bootstrap);
-    seed::create_topic(src, "pay", 3, &[]).unwrap();
-    seed::create_topic(tgt, "pay", 3, &[]).unwrap();
+    seed::create_topic(src, "interrupted.pay", 3, &[]).unwrap();
+    seed::create_topic(tgt, "interrupted.pay", 3, &[]).unwrap();
     for partition in 0..3 {
-        produce(src, "pay", partition, &generation(partition, 0..12, 0));
+        produce(
+            src,
+            "interrupted.pay",
+            partition,
+            &generation(partition, 0..12, 0),
+        );
     }
     // The crashed run had copied 7 records of partition 0, all of partition 1, none of 2.
     for (partition, prefix) in [(0, 7), (1, 12)] {
-        let source = read_all(src, "pay", partition);
+        let source = read_all(src, "interrupted.pay", partition);
         let mut done = expected_copy(&source);
         done.truncate(prefix);
-        produce(tgt, "pay", partition, &done);
+        produce(tgt, "interrupted.pay", partition, &done);
     }
 
-    let mut jobs = jobs("pay", "pay", 3);
+    let mut jobs = jobs("interrupted.pay", "interrupted.pay", 3);
     for job in &mut jobs {
         job.start = 5; // ignored where the target already holds copies
     }
     jobs[2].start = 0;
-    let runs: Vec<Vec<u64>> = (0..3)
-        .map(|_| copied(&copy(&bed, &jobs).unwrap()))
-        .collect();
+    let runs: Vec<Vec<u64>> = (0..3).map(|_| copied(&copy(bed, &jobs).unwrap())).collect();
     assert_eq!(runs, vec![vec![5, 0, 12], vec![0, 0, 0], vec![0, 0, 0]]);
-    assert_copied(&bed, "pay", "pay", 3);
+    assert_copied(bed, "interrupted.pay", "interrupted.pay", 3);
 }
 
 /// A target partition whose last record has no ferry header was written by someone else: the
 /// copy refuses before writing anything, naming the record.
 #[test]
 fn foreign_last_record_is_refused() {
-    let bed = Testbed::start().unwrap();
+    let bed = Testbed::shared();
     let (src, tgt) = (&bed.source.bootstrap, &bed.target.bootstrap);
-    seed::create_topic(src, "orders", 2, &[]).unwrap();
-    seed::create_topic(tgt, "orders", 2, &[]).unwrap();
+    seed::create_topic(src, "foreign.orders", 2, &[]).unwrap();
+    seed::create_topic(tgt, "foreign.orders", 2, &[]).unwrap();
     for partition in 0..2 {
-        produce(src, "orders", partition, &generation(partition, 0..4, 0));
+        produce(
+            src,
+            "foreign.orders",
+            partition,
+            &generation(partition, 0..4, 0),
+        );
     }
-    produce(tgt, "orders", 1, &generation(1, 0..2, 9));
+    produce(tgt, "foreign.orders", 1, &generation(1, 0..2, 9));
 
-    let error = copy(&bed, &jobs("orders", "orders", 2)).unwrap_err();
+    let error = copy(bed, &jobs("foreign.orders", "foreign.orders", 2)).unwrap_err();
     assert_eq!(
         error,
         CopyError::ForeignRecord {
-            topic: "orders".into(),
+            topic: "foreign.orders".into(),
             partition: 1,
             offset: 1,
         }
     );
-    assert!(error.to_string().contains("orders[1]"), "{error}");
-    assert!(read_all(tgt, "orders", 0).is_empty(), "nothing copied");
+    assert!(error.to_string().contains("foreign.orders[1]"), "{error}");
+    assert!(
+        read_all(tgt, "foreign.orders", 0).is_empty(),
+        "nothing copied"
+    );
 }
 
 /// A target that holds copies of source offsets the source does not have (the source topic was
 /// recreated) is refused rather than resumed at a wrong place.
 #[test]
 fn target_ahead_of_source_is_refused() {
-    let bed = Testbed::start().unwrap();
+    let bed = Testbed::shared();
     let (src, tgt) = (&bed.source.bootstrap, &bed.target.bootstrap);
-    seed::create_topic(src, "orders", 1, &[]).unwrap();
-    seed::create_topic(tgt, "orders", 1, &[]).unwrap();
-    produce(src, "orders", 0, &generation(0, 0..3, 0));
+    seed::create_topic(src, "ahead.orders", 1, &[]).unwrap();
+    seed::create_topic(tgt, "ahead.orders", 1, &[]).unwrap();
+    produce(src, "ahead.orders", 0, &generation(0, 0..3, 0));
     let mut copied_earlier = record(0, 0, 0);
     copied_earlier.headers.push((
         SOURCE_OFFSET_HEADER.to_string(),
         Some(encode_source_offset(50).to_vec()),
     ));
-    produce(tgt, "orders", 0, &[copied_earlier]);
+    produce(tgt, "ahead.orders", 0, &[copied_earlier]);
 
-    let error = copy(&bed, &jobs("orders", "orders", 1)).unwrap_err();
+    let error = copy(bed, &jobs("ahead.orders", "ahead.orders", 1)).unwrap_err();
     assert_eq!(
         error,
         CopyError::BeyondSourceEnd {
-            topic: "orders".into(),
+            topic: "ahead.orders".into(),
             partition: 0,
             next: 51,
             source_end: 3,
