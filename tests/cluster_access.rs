@@ -1,8 +1,11 @@
-//! The rdkafka implementation of the cluster-access interface against real tansu brokers started
-//! by the test bed (one source and one target per test; only the source is used).
+//! The read side of the cluster-access interface (metadata, configs, offsets, groups, the
+//! add-partitions probe) over rdkafka, against real Apache Kafka brokers started by the test bed;
+//! only the source broker is used. Tests that leave the brokers running share one test bed
+//! ([`Testbed::shared`]) and use topic and group names of their own (prefixed with the test's
+//! subject); tests that stop a broker or need a cluster to themselves start their own.
 //!
-//! What tansu cannot exercise (SASL, TLS, adding partitions for real) is covered by unit tests of
-//! the client-settings mapping in `src/cluster/client_config.rs`.
+//! SASL and TLS are covered by `tests/auth_e2e.rs` and by unit tests of the client-settings
+//! mapping in `src/cluster/client_config.rs`.
 
 mod support;
 
@@ -12,13 +15,17 @@ use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ferry::cluster::{ClusterAccess, ClusterError, OffsetSpec, RdKafkaCluster, Support};
+use ferry::cluster::{
+    ClusterAccess, ClusterError, OffsetSpec, RdKafkaCluster, Support, TopicConfig,
+};
 use ferry_testbed::{Testbed, seed};
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn connect(bootstrap: &str) -> RdKafkaCluster {
-    RdKafkaCluster::connect("source", &settings(bootstrap), TIMEOUT).expect("connect to tansu")
+    RdKafkaCluster::connect("source", &settings(bootstrap), TIMEOUT).expect("connect to Kafka")
 }
 
 fn partitions(pairs: &[(&str, &[i32])]) -> BTreeMap<String, Vec<i32>> {
@@ -28,15 +35,46 @@ fn partitions(pairs: &[(&str, &[i32])]) -> BTreeMap<String, Vec<i32>> {
         .collect()
 }
 
+/// The entries a topic sets itself (not defaults), with their values.
+fn overrides(config: &TopicConfig) -> BTreeMap<&str, Option<&str>> {
+    config
+        .entries
+        .iter()
+        .filter(|(_, v)| !v.is_default)
+        .map(|(k, v)| (k.as_str(), v.value.as_deref()))
+        .collect()
+}
+
+/// A consumer of `group` subscribed to `topic`, polled until it has an assignment.
+fn live_member(bootstrap: &str, group: &str, topic: &str) -> BaseConsumer {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("session.timeout.ms", "30000")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while consumer.assignment().unwrap().count() == 0 {
+        assert!(Instant::now() < deadline, "no assignment within 30s");
+        let _ = consumer.poll(Duration::from_millis(100));
+    }
+    consumer
+}
+
 #[test]
 fn metadata_shows_created_topics_with_their_partitions() {
-    let bed = Testbed::start().unwrap();
+    let bed = Testbed::shared();
     let bootstrap = &bed.source.bootstrap;
-    seed::create_topic(bootstrap, "orders", 3, &[]).unwrap();
-    seed::create_topic(bootstrap, "payments", 1, &[]).unwrap();
+    seed::create_topic(bootstrap, "metadata.orders", 3, &[]).unwrap();
+    seed::create_topic(bootstrap, "metadata.payments", 1, &[]).unwrap();
 
     let md = connect(bootstrap).metadata().unwrap();
-    assert_eq!(md.cluster_id.as_deref(), Some(bed.source.cluster_id.as_str()));
+    assert_eq!(
+        md.cluster_id.as_deref(),
+        Some(bed.source.cluster_id.as_str())
+    );
     assert_eq!(md.brokers.len(), 1, "{:?}", md.brokers);
     assert_eq!(md.brokers[0].port, bed.source.port);
     let ids = |t: &str| {
@@ -46,59 +84,80 @@ fn metadata_shows_created_topics_with_their_partitions() {
             .map(|p| p.id)
             .collect::<Vec<_>>()
     };
-    assert_eq!(ids("orders"), [0, 1, 2]);
-    assert_eq!(ids("payments"), [0]);
-    assert_eq!(md.topics["orders"].replication_factor(), 1);
+    assert_eq!(ids("metadata.orders"), [0, 1, 2]);
+    assert_eq!(ids("metadata.payments"), [0]);
+    assert_eq!(md.topics["metadata.orders"].replication_factor(), 1);
 }
 
+/// Kafka describes every key of a topic, so the answer is complete; a key the topic sets is not
+/// a default (even when set to the default value), every other key is.
 #[test]
-fn topic_configs_on_tansu_are_the_set_keys_and_incomplete() {
-    let bed = Testbed::start().unwrap();
+fn topic_configs_are_complete_and_only_set_keys_are_not_default() {
+    let bed = Testbed::shared();
     let bootstrap = &bed.source.bootstrap;
-    let set = [("cleanup.policy", "compact"), ("retention.ms", "3600000")];
-    seed::create_topic(bootstrap, "audit", 2, &set).unwrap();
-    seed::create_topic(bootstrap, "plain", 1, &[]).unwrap();
+    let set = [
+        ("cleanup.policy", "compact"),
+        ("retention.ms", "3600000"),
+        // Kafka's default value, but set on the topic: an override all the same.
+        ("min.insync.replicas", "1"),
+    ];
+    seed::create_topic(bootstrap, "configs.audit", 2, &set).unwrap();
+    seed::create_topic(bootstrap, "configs.plain", 1, &[]).unwrap();
 
     let cluster = connect(bootstrap);
-    let configs = cluster
-        .topic_configs(&["audit".to_string(), "plain".to_string()])
-        .unwrap();
-    let audit = &configs["audit"];
-    assert!(
-        !audit.complete,
-        "tansu returns only the set keys: {audit:?}"
-    );
-    let entries: BTreeMap<&str, (Option<&str>, bool)> = audit
-        .entries
-        .iter()
-        .map(|(k, v)| (k.as_str(), (v.value.as_deref(), v.is_default)))
-        .collect();
+    let asked = ["configs.audit", "configs.plain", "configs.missing"].map(String::from);
+    let configs = cluster.topic_configs(&asked).unwrap();
+    // A topic the broker does not know (UNKNOWN_TOPIC_OR_PARTITION) is left out.
     assert_eq!(
-        entries,
-        BTreeMap::from([
-            ("cleanup.policy", (Some("compact"), false)),
-            ("retention.ms", (Some("3600000"), false)),
-        ]),
-        "explicitly set keys are reported as not default"
+        configs.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["configs.audit", "configs.plain"]
     );
-    // A topic without set keys looks exactly like an unknown topic on tansu (an empty list and
-    // no error), so it is reported with no entries.
-    let plain = configs.get("plain").expect("topic without set keys");
-    assert!(plain.entries.is_empty() && !plain.complete, "{plain:?}");
+
+    let audit = &configs["configs.audit"];
+    assert!(audit.complete, "{audit:?}");
+    assert_eq!(
+        overrides(audit),
+        BTreeMap::from([
+            ("cleanup.policy", Some("compact")),
+            ("min.insync.replicas", Some("1")),
+            ("retention.ms", Some("3600000")),
+        ]),
+        "explicitly set keys are reported as not default, the others as default"
+    );
+    // The keys not set are there too, with Kafka's defaults.
+    assert!(audit.entries.len() > 20, "{} keys", audit.entries.len());
+    let segment = &audit.entries["segment.bytes"];
+    assert_eq!(
+        (segment.value.as_deref(), segment.is_default),
+        (Some("1073741824"), true)
+    );
+
+    let plain = &configs["configs.plain"];
+    assert!(plain.complete, "{plain:?}");
+    assert_eq!(overrides(plain), BTreeMap::new());
+    assert_eq!(plain.entries.len(), audit.entries.len());
+    let policy = &plain.entries["cleanup.policy"];
+    assert_eq!(
+        (policy.value.as_deref(), policy.is_default),
+        (Some("delete"), true)
+    );
 }
 
 #[test]
 fn topic_configs_for_fifty_topics_is_one_request() {
-    let bed = Testbed::start().unwrap();
+    let bed = Testbed::shared();
     let bootstrap = &bed.source.bootstrap;
-    seed::bench(bootstrap, 50, 1, 0).unwrap();
-    let topics: Vec<String> = (0..50).map(seed::bench_topic).collect();
+    let topics: Vec<String> = (0..50).map(|i| format!("fifty.{i:02}")).collect();
+    let specs: Vec<(&str, i32, &[(&str, &str)])> =
+        topics.iter().map(|t| (t.as_str(), 1, &[][..])).collect();
+    seed::create_topics_batch(bootstrap, &specs).unwrap();
 
     let cluster = connect(bootstrap);
     let before = cluster.request_counts();
     let configs = cluster.topic_configs(&topics).unwrap();
     let sent = delta(&before, &cluster.request_counts());
     assert_eq!(configs.len(), 50);
+    assert!(configs.values().all(|c| c.complete), "{configs:?}");
     assert_eq!(sent.get("DescribeConfigs"), Some(&1), "{sent:?}");
 }
 
@@ -109,43 +168,55 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-/// Earliest and latest offsets, and offsets by timestamp (records carry their CreateTime).
-///
-/// Not tested here: a timestamp after the last record. Kafka answers -1 and ferry maps that to
-/// the end offset (unit-tested in `rdkafka_cluster.rs`); tansu 0.6.0 answers 0 instead.
+/// Earliest and latest offsets, and offsets by timestamp (records carry their CreateTime). For
+/// a timestamp after the last record Kafka answers -1, and ferry gives the end offset instead
+/// (where the first such record will be written).
 #[test]
 fn offsets_earliest_latest_and_by_timestamp() {
-    let bed = Testbed::start().unwrap();
+    let bed = Testbed::shared();
     let bootstrap = &bed.source.bootstrap;
-    seed::create_topic(bootstrap, "events", 3, &[]).unwrap();
+    let topic = "offsets.events";
+    seed::create_topic(bootstrap, topic, 3, &[]).unwrap();
     let before_first = now_ms();
-    seed::produce(bootstrap, "events", 0, 7, 50).unwrap();
-    seed::produce(bootstrap, "events", 1, 3, 50).unwrap();
-    std::thread::sleep(Duration::from_millis(50));
+    seed::produce(bootstrap, topic, 0, 7, 50).unwrap();
+    seed::produce(bootstrap, topic, 1, 3, 50).unwrap();
+    // Every record so far has a timestamp at or before `after_first`; wait for the clock to
+    // pass it, so that the second batch's timestamps are all later than the first's.
+    let after_first = now_ms();
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while now_ms() <= after_first {
+        assert!(Instant::now() < deadline, "the clock does not advance");
+        std::hint::spin_loop();
+    }
     let before_second = now_ms();
-    seed::produce(bootstrap, "events", 0, 2, 50).unwrap();
+    seed::produce(bootstrap, topic, 0, 2, 50).unwrap();
 
     let cluster = connect(bootstrap);
-    let all = partitions(&[("events", &[0, 1, 2])]);
+    let all = partitions(&[(topic, &[0, 1, 2])]);
     let earliest = cluster.offsets(&all, OffsetSpec::Earliest).unwrap();
     let latest = cluster.offsets(&all, OffsetSpec::Latest).unwrap();
-    assert_eq!(earliest, offsets(&[("events", &[(0, 0), (1, 0), (2, 0)])]));
-    assert_eq!(latest, offsets(&[("events", &[(0, 9), (1, 3), (2, 0)])]));
+    assert_eq!(earliest, offsets(&[(topic, &[(0, 0), (1, 0), (2, 0)])]));
+    assert_eq!(latest, offsets(&[(topic, &[(0, 9), (1, 3), (2, 0)])]));
 
     let from_start = cluster
         .offsets(&all, OffsetSpec::Timestamp(before_first - 60_000))
         .unwrap();
-    assert_eq!(
-        from_start,
-        offsets(&[("events", &[(0, 0), (1, 0), (2, 0)])])
-    );
+    assert_eq!(from_start, offsets(&[(topic, &[(0, 0), (1, 0), (2, 0)])]));
     let second_batch = cluster
         .offsets(
-            &partitions(&[("events", &[0])]),
+            &partitions(&[(topic, &[0, 1])]),
             OffsetSpec::Timestamp(before_second),
         )
         .unwrap();
-    assert_eq!(second_batch, offsets(&[("events", &[(0, 7)])]));
+    // Partition 1 has no record that late: its end offset.
+    assert_eq!(second_batch, offsets(&[(topic, &[(0, 7), (1, 3)])]));
+    let future = cluster
+        .offsets(&all, OffsetSpec::Timestamp(now_ms() + 3_600_000))
+        .unwrap();
+    assert_eq!(
+        future, latest,
+        "a timestamp after every record gives the end offsets"
+    );
 
     let empty = cluster
         .offsets(&BTreeMap::new(), OffsetSpec::Latest)
@@ -153,65 +224,101 @@ fn offsets_earliest_latest_and_by_timestamp() {
     assert!(empty.is_empty());
 }
 
-/// Committed offsets of two groups (and of a group without any), then the group listing.
+/// Committed offsets of two groups (and of a group without any), then the group listing: groups
+/// with only committed offsets are Empty with no members; a group with a live consumer is
+/// described (DescribeGroups) for its member count.
 #[test]
 fn group_offsets_and_list_groups_for_two_groups() {
-    let bed = Testbed::start().unwrap();
+    let bed = Testbed::shared();
     let bootstrap = &bed.source.bootstrap;
-    seed::create_topic(bootstrap, "orders", 2, &[]).unwrap();
-    seed::create_topic(bootstrap, "payments", 1, &[]).unwrap();
-    seed::produce(bootstrap, "orders", 0, 10, 20).unwrap();
-    seed::produce(bootstrap, "orders", 1, 10, 20).unwrap();
-    seed::produce(bootstrap, "payments", 0, 10, 20).unwrap();
+    let (orders, payments) = ("listing.orders", "listing.payments");
+    seed::create_topic(bootstrap, orders, 2, &[]).unwrap();
+    seed::create_topic(bootstrap, payments, 1, &[]).unwrap();
+    seed::produce(bootstrap, orders, 0, 10, 20).unwrap();
+    seed::produce(bootstrap, orders, 1, 10, 20).unwrap();
+    seed::produce(bootstrap, payments, 0, 10, 20).unwrap();
     seed::commit_offsets(
         bootstrap,
-        "billing",
-        &[("orders", 0, 5), ("orders", 1, 2), ("payments", 0, 9)],
+        "listing.billing",
+        &[(orders, 0, 5), (orders, 1, 2), (payments, 0, 9)],
     )
     .unwrap();
-    seed::commit_offsets(bootstrap, "shipping", &[("orders", 0, 10)]).unwrap();
+    seed::commit_offsets(bootstrap, "listing.shipping", &[(orders, 0, 10)]).unwrap();
+    let member = live_member(bootstrap, "listing.live", payments);
 
     let cluster = connect(bootstrap);
-    let groups = ["billing", "shipping", "never-committed"].map(String::from);
+    let groups = [
+        "listing.billing",
+        "listing.shipping",
+        "listing.never-committed",
+    ]
+    .map(String::from);
     let found = cluster.group_offsets(&groups).unwrap();
     assert_eq!(
-        found["billing"],
-        offsets(&[("orders", &[(0, 5), (1, 2)]), ("payments", &[(0, 9)])])
+        found["listing.billing"],
+        offsets(&[(orders, &[(0, 5), (1, 2)]), (payments, &[(0, 9)])])
     );
-    assert_eq!(found["shipping"], offsets(&[("orders", &[(0, 10)])]));
-    assert!(found["never-committed"].is_empty(), "{found:?}");
+    assert_eq!(found["listing.shipping"], offsets(&[(orders, &[(0, 10)])]));
+    assert!(found["listing.never-committed"].is_empty(), "{found:?}");
 
-    // tansu reports no group state ("Unknown") and drops the connection on DescribeGroups, so
-    // member counts stay 0 (with a warning) and the call still succeeds.
     let listed = cluster.list_groups().unwrap();
-    for name in ["billing", "shipping"] {
+    let listing = |name: &str| {
         let group = listed.iter().find(|g| g.name == name);
-        let group = group.unwrap_or_else(|| panic!("{name} not in {listed:?}"));
-        assert_eq!(group.members, 0, "{group:?}");
+        group
+            .unwrap_or_else(|| panic!("{name} not in {listed:?}"))
+            .clone()
+    };
+    for name in ["listing.billing", "listing.shipping"] {
+        let group = listing(name);
+        assert_eq!(
+            (group.state.as_str(), group.members),
+            ("Empty", 0),
+            "{group:?}"
+        );
     }
-    // The dropped connection comes back for the next call.
-    let again = cluster.group_offsets(&groups[..1]).unwrap();
-    assert_eq!(again["billing"], found["billing"]);
+    let live = listing("listing.live");
+    assert_eq!(
+        (live.state.as_str(), live.members),
+        ("Stable", 1),
+        "{live:?}"
+    );
+    assert!(
+        listed.iter().all(|g| g.name != "listing.never-committed"),
+        "{listed:?}"
+    );
+    drop(member);
 }
 
+/// Kafka supports CreatePartitions; the probe asks with validate-only, so nothing changes, and a
+/// total the topic already has is refused (the broker validated the request), not reported as
+/// unsupported.
 #[test]
-fn can_add_partitions_on_tansu_is_unsupported() {
-    let bed = Testbed::start().unwrap();
+fn can_add_partitions_is_supported_and_changes_nothing() {
+    let bed = Testbed::shared();
     let bootstrap = &bed.source.bootstrap;
-    seed::create_topic(bootstrap, "orders", 2, &[]).unwrap();
+    let topic = "probe.orders";
+    seed::create_topic(bootstrap, topic, 2, &[]).unwrap();
 
     let cluster = connect(bootstrap);
-    match cluster.can_add_partitions("orders", 4).unwrap() {
-        Support::Unsupported { reason } => assert!(reason.contains("CreatePartitions"), "{reason}"),
-        Support::Supported => panic!("tansu 0.6.0 has no CreatePartitions"),
-    }
+    assert_eq!(
+        cluster.can_add_partitions(topic, 4).unwrap(),
+        Support::Supported
+    );
     // Validate-only: nothing changed.
     assert_eq!(
-        cluster.metadata().unwrap().topics["orders"]
-            .partitions
-            .len(),
+        cluster.metadata().unwrap().topics[topic].partitions.len(),
         2
     );
+
+    match cluster.can_add_partitions(topic, 2).unwrap_err() {
+        ClusterError::Kafka {
+            operation, detail, ..
+        } => {
+            assert_eq!(operation, "CreatePartitions");
+            assert!(detail.contains("topic probe.orders"), "{detail}");
+        }
+        other => panic!("expected a Kafka error, got {other:?}"),
+    }
 }
 
 /// A closed port: librdkafka keeps retrying, ferry gives up at the deadline.
@@ -335,9 +442,9 @@ fn snapshot_requests(topics: usize, partitions: i32, timeout: Duration) -> BTree
 }
 
 /// What a snapshot sends, for a small and a ten times larger cluster: the same data requests.
-/// Connection set-up (ApiVersion, Metadata, FindCoordinator) varies a little from run to run,
-/// because tansu drops the connection on DescribeGroups and librdkafka reconnects, but stays
-/// small.
+/// Connection set-up (ApiVersion, Metadata, FindCoordinator) varies a little from run to run (it
+/// depends on when librdkafka opens and closes its bootstrap connections), but stays small. Each
+/// size needs a cluster of its own: the snapshot covers every topic and group there is.
 #[test]
 fn snapshot_requests_do_not_grow_with_topics() {
     let small = snapshot_requests(20, 4, TIMEOUT);

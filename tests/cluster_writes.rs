@@ -1,11 +1,12 @@
 //! The write side of the cluster-access interface (create topics, set configs, add partitions,
-//! commit group offsets, group activity) against real tansu 0.6.0 brokers started by the test
-//! bed, one testbed per test; the calls go to the target broker, as in an apply.
+//! commit group offsets, group activity) against real Apache Kafka brokers started by the test
+//! bed; the calls go to the target broker, as in an apply. No test here stops or reconfigures a
+//! broker, so all share one test bed ([`Testbed::shared`]), each with topic and group names of
+//! its own (prefixed with the test's subject).
 //!
-//! What tansu cannot exercise: the partition totals sent by `add_partitions` (tansu has no
-//! CreatePartitions) are unit-tested in `src/cluster/topic_admin_ffi.rs`, the metadata wait in
-//! `src/cluster/rdkafka_cluster.rs`; Kafka's refusal of a commit to a group with members (tansu
-//! accepts it) is a unit test over librdkafka's mock cluster in `src/cluster/group_active_tests.rs`.
+//! Unit-tested instead: the metadata wait in `src/cluster/rdkafka_cluster.rs`, and the answers of
+//! a group with members other than UNKNOWN_MEMBER_ID (a rebalance under way, another
+//! generation) over librdkafka's mock cluster in `src/cluster/group_active_tests.rs`.
 
 mod support;
 
@@ -24,7 +25,7 @@ use rdkafka::{ClientConfig, Offset};
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn connect(bootstrap: &str) -> RdKafkaCluster {
-    RdKafkaCluster::connect("target", &settings(bootstrap), TIMEOUT).expect("connect to tansu")
+    RdKafkaCluster::connect("target", &settings(bootstrap), TIMEOUT).expect("connect to Kafka")
 }
 
 fn strings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -44,17 +45,17 @@ fn topic(name: &str, partitions: i32, config: &[(&str, &str)]) -> NewTopicSpec {
 }
 
 /// Created topics are in metadata, with all partitions, as soon as `create_topics` returns
-/// (it waits for them), and carry the configs given at creation.
+/// (it waits for them), and carry the configs given at creation as their overrides.
 #[test]
 fn create_topics_with_configs_shows_partitions_and_configs() {
-    let bed = Testbed::start().unwrap();
+    let bed = Testbed::shared();
     let bootstrap = &bed.target.bootstrap;
     let cluster = connect(bootstrap);
     let orders_config = [("cleanup.policy", "delete"), ("retention.ms", "86400000")];
     let specs = [
-        topic("orders", 3, &orders_config),
-        topic("audit", 2, &[("cleanup.policy", "compact")]),
-        topic("plain", 1, &[]),
+        topic("create.orders", 3, &orders_config),
+        topic("create.audit", 2, &[("cleanup.policy", "compact")]),
+        topic("create.plain", 1, &[]),
     ];
 
     let before = cluster.request_counts();
@@ -63,17 +64,18 @@ fn create_topics_with_configs_shows_partitions_and_configs() {
 
     assert_eq!(
         results,
-        ["orders", "audit", "plain"].map(|t| TopicResult::Created(t.to_string()))
+        ["create.orders", "create.audit", "create.plain"]
+            .map(|t| TopicResult::Created(t.to_string()))
     );
     assert_eq!(sent.get("CreateTopics"), Some(&1), "{sent:?}");
 
     // No waiting here: create_topics returned only once metadata showed them.
     let topics = inspect::topics(bootstrap).unwrap();
-    assert_eq!(topics.get("orders"), Some(&3), "{topics:?}");
-    assert_eq!(topics.get("audit"), Some(&2), "{topics:?}");
-    assert_eq!(topics.get("plain"), Some(&1), "{topics:?}");
+    assert_eq!(topics.get("create.orders"), Some(&3), "{topics:?}");
+    assert_eq!(topics.get("create.audit"), Some(&2), "{topics:?}");
+    assert_eq!(topics.get("create.plain"), Some(&1), "{topics:?}");
     let md = cluster.metadata().unwrap();
-    let ids: Vec<i32> = md.topics["orders"]
+    let ids: Vec<i32> = md.topics["create.orders"]
         .partitions
         .iter()
         .map(|p| p.id)
@@ -81,12 +83,16 @@ fn create_topics_with_configs_shows_partitions_and_configs() {
     assert_eq!(ids, [0, 1, 2]);
 
     assert_eq!(
-        inspect::topic_config(bootstrap, "orders").unwrap(),
+        inspect::topic_overrides(bootstrap, "create.orders").unwrap(),
         strings(&orders_config)
     );
     assert_eq!(
-        inspect::topic_config(bootstrap, "audit").unwrap(),
+        inspect::topic_overrides(bootstrap, "create.audit").unwrap(),
         strings(&[("cleanup.policy", "compact")])
+    );
+    assert_eq!(
+        inspect::topic_overrides(bootstrap, "create.plain").unwrap(),
+        strings(&[])
     );
 }
 
@@ -94,38 +100,38 @@ fn create_topics_with_configs_shows_partitions_and_configs() {
 /// created.
 #[test]
 fn creating_an_existing_topic_reports_already_exists() {
-    let bed = Testbed::start().unwrap();
+    let bed = Testbed::shared();
     let bootstrap = &bed.target.bootstrap;
-    seed::create_topic(bootstrap, "orders", 2, &[]).unwrap();
+    seed::create_topic(bootstrap, "exists.orders", 2, &[]).unwrap();
     let cluster = connect(bootstrap);
+    let specs = [
+        topic("exists.orders", 2, &[]),
+        topic("exists.payments", 4, &[]),
+    ];
 
-    let results = cluster
-        .create_topics(&[topic("orders", 2, &[]), topic("payments", 4, &[])])
-        .unwrap();
+    let results = cluster.create_topics(&specs).unwrap();
     assert_eq!(
         results,
         [
-            TopicResult::AlreadyExists("orders".to_string()),
-            TopicResult::Created("payments".to_string()),
+            TopicResult::AlreadyExists("exists.orders".to_string()),
+            TopicResult::Created("exists.payments".to_string()),
         ]
     );
     assert_eq!(
-        inspect::topics(bootstrap).unwrap().get("payments"),
+        inspect::topics(bootstrap).unwrap().get("exists.payments"),
         Some(&4)
     );
 
     // The same call again (a resumed apply): both exist now.
-    let again = cluster
-        .create_topics(&[topic("orders", 2, &[]), topic("payments", 4, &[])])
-        .unwrap();
+    let again = cluster.create_topics(&specs).unwrap();
     assert_eq!(
         again,
-        ["orders", "payments"].map(|t| TopicResult::AlreadyExists(t.to_string()))
+        ["exists.orders", "exists.payments"].map(|t| TopicResult::AlreadyExists(t.to_string()))
     );
 }
 
-/// Two keys on each of two topics in one call; keys not named keep their values (a legacy
-/// AlterConfigs would have dropped them on real Kafka).
+/// Two keys on each of two topics in one call; overrides not named keep their values (a legacy
+/// AlterConfigs would have dropped them, see the next test).
 ///
 /// librdkafka's statistics never count IncrementalAlterConfigs requests (it filters that type
 /// out for every client), so "one request" is by construction (one
@@ -133,25 +139,26 @@ fn creating_an_existing_topic_reports_already_exists() {
 /// no legacy AlterConfigs went out.
 #[test]
 fn alter_topic_configs_sets_keys_on_two_topics_in_one_call() {
-    let bed = Testbed::start().unwrap();
+    let bed = Testbed::shared();
     let bootstrap = &bed.target.bootstrap;
+    let (orders, audit) = ("alter.orders", "alter.audit");
     seed::create_topic(
         bootstrap,
-        "orders",
+        orders,
         1,
-        &[("cleanup.policy", "delete"), ("retention.ms", "1000")],
+        &[("cleanup.policy", "compact"), ("retention.ms", "1000")],
     )
     .unwrap();
-    seed::create_topic(bootstrap, "audit", 1, &[("segment.bytes", "1048576")]).unwrap();
+    seed::create_topic(bootstrap, audit, 1, &[("segment.bytes", "1048576")]).unwrap();
     let cluster = connect(bootstrap);
 
     let changes = BTreeMap::from([
         (
-            "orders".to_string(),
+            orders.to_string(),
             strings(&[("retention.ms", "2000"), ("max.message.bytes", "2097152")]),
         ),
         (
-            "audit".to_string(),
+            audit.to_string(),
             strings(&[("cleanup.policy", "compact"), ("retention.ms", "5000")]),
         ),
     ]);
@@ -161,15 +168,15 @@ fn alter_topic_configs_sets_keys_on_two_topics_in_one_call() {
     assert_eq!(sent.get("AlterConfigs"), None, "{sent:?}");
 
     assert_eq!(
-        inspect::topic_config(bootstrap, "orders").unwrap(),
+        inspect::topic_overrides(bootstrap, orders).unwrap(),
         strings(&[
-            ("cleanup.policy", "delete"),
+            ("cleanup.policy", "compact"),
             ("max.message.bytes", "2097152"),
             ("retention.ms", "2000"),
         ])
     );
     assert_eq!(
-        inspect::topic_config(bootstrap, "audit").unwrap(),
+        inspect::topic_overrides(bootstrap, audit).unwrap(),
         strings(&[
             ("cleanup.policy", "compact"),
             ("retention.ms", "5000"),
@@ -181,78 +188,133 @@ fn alter_topic_configs_sets_keys_on_two_topics_in_one_call() {
     cluster.alter_topic_configs(&BTreeMap::new()).unwrap();
 }
 
-/// tansu 0.6.0 answers CreatePartitions with UNSUPPORTED_FEATURE, so only the refusal can be
-/// tested here; the success path (the totals sent, the request objects) is unit-tested in
-/// `src/cluster/topic_admin_ffi.rs`.
+/// Legacy against incremental config changes on Kafka, from the same starting point (two
+/// overrides): the legacy AlterConfigs replaces the topic's whole config, so the overrides it
+/// does not list go back to their defaults; ferry's change (IncrementalAlterConfigs, SET) sets
+/// the key it is given and leaves the other overrides in place.
 #[test]
-fn add_partitions_on_tansu_is_unsupported() {
-    let bed = Testbed::start().unwrap();
+fn incremental_config_change_keeps_the_overrides_a_legacy_alter_configs_resets() {
+    let bed = Testbed::shared();
     let bootstrap = &bed.target.bootstrap;
-    seed::create_topic(bootstrap, "orders", 2, &[]).unwrap();
+    let start = [("cleanup.policy", "compact"), ("segment.bytes", "1048576")];
+    let (legacy, incremental) = ("configs.legacy", "configs.incremental");
+    seed::create_topic(bootstrap, legacy, 1, &start).unwrap();
+    seed::create_topic(bootstrap, incremental, 1, &start).unwrap();
+
+    seed::legacy_alter_topic_config(bootstrap, legacy, &[("retention.ms", "2000")]).unwrap();
+    assert_eq!(
+        inspect::topic_overrides(bootstrap, legacy).unwrap(),
+        strings(&[("retention.ms", "2000")]),
+        "the legacy request resets the keys it does not list"
+    );
+    assert_eq!(
+        inspect::topic_config(bootstrap, legacy).unwrap()["cleanup.policy"],
+        "delete"
+    );
+
+    let cluster = connect(bootstrap);
+    let change = BTreeMap::from([(
+        incremental.to_string(),
+        strings(&[("retention.ms", "2000")]),
+    )]);
+    cluster.alter_topic_configs(&change).unwrap();
+    assert_eq!(
+        inspect::topic_overrides(bootstrap, incremental).unwrap(),
+        strings(&[
+            ("cleanup.policy", "compact"),
+            ("retention.ms", "2000"),
+            ("segment.bytes", "1048576"),
+        ])
+    );
+}
+
+/// Kafka adds partitions (CreatePartitions): `add_partitions` raises two topics in one call and
+/// returns once metadata shows the new partitions, which take records at once. Lowering a
+/// topic's count is refused, naming the topic.
+#[test]
+fn add_partitions_raises_the_partition_counts() {
+    let bed = Testbed::shared();
+    let bootstrap = &bed.target.bootstrap;
+    let (orders, payments) = ("grow.orders", "grow.payments");
+    seed::create_topic(bootstrap, orders, 2, &[]).unwrap();
+    seed::create_topic(bootstrap, payments, 1, &[]).unwrap();
     let cluster = connect(bootstrap);
 
+    let totals = BTreeMap::from([(orders.to_string(), 4), (payments.to_string(), 3)]);
+    cluster.add_partitions(&totals).unwrap();
+
+    // No waiting here: add_partitions returned only once metadata showed them.
+    let topics = inspect::topics(bootstrap).unwrap();
+    assert_eq!(
+        (topics.get(orders), topics.get(payments)),
+        (Some(&4), Some(&3)),
+        "{topics:?}"
+    );
+    let md = cluster.metadata().unwrap();
+    let ids: Vec<i32> = md.topics[orders].partitions.iter().map(|p| p.id).collect();
+    assert_eq!(ids, [0, 1, 2, 3]);
+    seed::produce(bootstrap, orders, 3, 5, 20).unwrap();
+    assert_eq!(inspect::watermarks(bootstrap, orders, 3).unwrap(), (0, 5));
+
     let error = cluster
-        .add_partitions(&BTreeMap::from([("orders".to_string(), 4)]))
+        .add_partitions(&BTreeMap::from([(orders.to_string(), 2)]))
         .unwrap_err();
     match &error {
-        ClusterError::Unsupported {
-            role, operation, ..
+        ClusterError::Kafka {
+            role,
+            operation,
+            detail,
         } => {
             assert_eq!(role, "target");
             assert_eq!(operation, "adding partitions (CreatePartitions)");
+            assert!(detail.contains("topic grow.orders"), "{detail}");
         }
-        other => panic!("expected Unsupported, got {other:?}"),
+        other => panic!("expected a Kafka error, got {other:?}"),
     }
-    eprintln!("{error}");
-    assert_eq!(inspect::topics(bootstrap).unwrap().get("orders"), Some(&2));
+    assert_eq!(inspect::topics(bootstrap).unwrap().get(orders), Some(&4));
 }
 
 /// Offsets committed by ferry are what the group's consumers read back; committing again
 /// overwrites them (a resumed apply repeats the step).
 #[test]
 fn commit_group_offsets_then_read_back() {
-    let bed = Testbed::start().unwrap();
+    let bed = Testbed::shared();
     let bootstrap = &bed.target.bootstrap;
-    seed::create_topic(bootstrap, "orders", 3, &[]).unwrap();
-    seed::create_topic(bootstrap, "payments", 1, &[]).unwrap();
+    let (orders, payments, billing) = ("commit.orders", "commit.payments", "commit.billing");
+    seed::create_topic(bootstrap, orders, 3, &[]).unwrap();
+    seed::create_topic(bootstrap, payments, 1, &[]).unwrap();
     for partition in 0..3 {
-        seed::produce(bootstrap, "orders", partition, 10, 20).unwrap();
+        seed::produce(bootstrap, orders, partition, 10, 20).unwrap();
     }
     let cluster = connect(bootstrap);
-    let partitions = [("orders", 0), ("orders", 1), ("orders", 2), ("payments", 0)];
+    let partitions = [(orders, 0), (orders, 1), (orders, 2), (payments, 0)];
 
-    let first = offsets(&[
-        ("orders", &[(0, 5), (1, 0), (2, 10)]),
-        ("payments", &[(0, 0)]),
-    ]);
-    cluster.commit_group_offsets("billing", &first).unwrap();
+    let first = offsets(&[(orders, &[(0, 5), (1, 0), (2, 10)]), (payments, &[(0, 0)])]);
+    cluster.commit_group_offsets(billing, &first).unwrap();
     assert_eq!(
-        inspect::committed_offsets(bootstrap, "billing", &partitions).unwrap(),
+        inspect::committed_offsets(bootstrap, billing, &partitions).unwrap(),
         [Some(5), Some(0), Some(10), Some(0)]
     );
 
-    let second = offsets(&[
-        ("orders", &[(0, 7), (1, 0), (2, 10)]),
-        ("payments", &[(0, 0)]),
-    ]);
-    cluster.commit_group_offsets("billing", &second).unwrap();
+    let second = offsets(&[(orders, &[(0, 7), (1, 0), (2, 10)]), (payments, &[(0, 0)])]);
+    cluster.commit_group_offsets(billing, &second).unwrap();
     assert_eq!(
-        inspect::committed_offsets(bootstrap, "billing", &partitions).unwrap(),
+        inspect::committed_offsets(bootstrap, billing, &partitions).unwrap(),
         [Some(7), Some(0), Some(10), Some(0)]
     );
     assert_eq!(
-        cluster.group_offsets(&["billing".to_string()]).unwrap()["billing"],
+        cluster.group_offsets(&[billing.to_string()]).unwrap()[billing],
         second
     );
 
     // Nothing to commit: no consumer, no request.
     cluster
-        .commit_group_offsets("billing", &BTreeMap::new())
+        .commit_group_offsets(billing, &BTreeMap::new())
         .unwrap();
 
     // A partition the broker does not have: the error names it.
     let error = cluster
-        .commit_group_offsets("billing", &offsets(&[("orders", &[(0, 1), (5, 1)])]))
+        .commit_group_offsets(billing, &offsets(&[(orders, &[(0, 1), (5, 1)])]))
         .unwrap_err();
     match &error {
         ClusterError::Kafka {
@@ -260,7 +322,7 @@ fn commit_group_offsets_then_read_back() {
         } => {
             assert_eq!(operation, "OffsetCommit");
             assert!(
-                detail.contains("group billing") && detail.contains("orders[5]"),
+                detail.contains("group commit.billing") && detail.contains("commit.orders[5]"),
                 "{detail}"
             );
         }
@@ -278,86 +340,120 @@ fn live_member(bootstrap: &str, group: &str, topic: &str) -> BaseConsumer {
         .create()
         .unwrap();
     consumer.subscribe(&[topic]).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while consumer.assignment().unwrap().count() == 0 {
-        assert!(Instant::now() < deadline, "no assignment within 20s");
+        assert!(Instant::now() < deadline, "no assignment within 30s");
         let _ = consumer.poll(Duration::from_millis(100));
     }
     consumer
 }
 
-/// What tansu 0.6.0 does with a commit from outside the group's generation (generation -1, no
-/// member id) to a group with a live, assigned member: it **accepts and stores it**. Kafka
-/// refuses it (UNKNOWN_MEMBER_ID), which ferry turns into [`ClusterError::GroupActive`]; that
-/// path is tested against librdkafka's mock cluster below. So on tansu, `commit_group_offsets`
-/// cannot protect a live group: the executor has to establish that the group is idle itself.
-#[test]
-fn commit_to_a_group_with_a_live_member_is_accepted_by_tansu() {
-    let bed = Testbed::start().unwrap();
-    let bootstrap = &bed.target.bootstrap;
-    seed::create_topic(bootstrap, "orders", 2, &[]).unwrap();
-    seed::produce(bootstrap, "orders", 0, 10, 20).unwrap();
-    let member = live_member(bootstrap, "app", "orders");
-    let cluster = connect(bootstrap);
-
-    cluster
-        .commit_group_offsets("app", &offsets(&[("orders", &[(0, 3)])]))
-        .unwrap();
-    assert_eq!(
-        inspect::committed_offsets(bootstrap, "app", &[("orders", 0)]).unwrap(),
-        [Some(3)]
-    );
-    // The member keeps its assignment and sees ferry's offset as its own.
-    assert_eq!(member.assignment().unwrap().count(), 2);
-    let seen = member.committed(TIMEOUT).unwrap();
-    let seen = seen.find_partition("orders", 0).map(|e| e.offset());
-    assert_eq!(seen, Some(Offset::Offset(3)));
+/// Polls `group_activity` until it reports `want` members, at most 30 s.
+fn wait_for_members(cluster: &RdKafkaCluster, group: &str, want: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let activity = cluster.group_activity(group).unwrap();
+        if activity == GroupActivity::Members(want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "group {group}: still {activity:?} after 30s, want {want} members"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
-/// tansu 0.6.0 with sqlite drops the connection on DescribeGroups for a group that exists (here
-/// one with only committed offsets), so activity is Unknown there (the executor then watches
-/// committed offsets instead). A group that does not exist it does describe, as
-/// GROUP_ID_NOT_FOUND.
+/// Kafka refuses a commit from outside the group's generation (generation -1, no member id) to a
+/// group with a live, assigned member (UNKNOWN_MEMBER_ID), and ferry turns that into
+/// [`ClusterError::GroupActive`]: nothing is stored and the member keeps its assignment. Once the
+/// member has left, the same commit is taken.
 #[test]
-fn group_activity_on_tansu_is_unknown_for_a_group_with_offsets() {
-    let bed = Testbed::start().unwrap();
+fn commit_to_a_group_with_a_live_member_is_refused() {
+    let bed = Testbed::shared();
     let bootstrap = &bed.target.bootstrap;
-    seed::create_topic(bootstrap, "orders", 1, &[]).unwrap();
-    seed::commit_offsets(bootstrap, "billing", &[("orders", 0, 0)]).unwrap();
+    let (orders, app) = ("refused.orders", "refused.app");
+    seed::create_topic(bootstrap, orders, 2, &[]).unwrap();
+    seed::produce(bootstrap, orders, 0, 10, 20).unwrap();
+    let member = live_member(bootstrap, app, orders);
+    let cluster = connect(bootstrap);
+    let commit = offsets(&[(orders, &[(0, 3), (1, 0)])]);
+
+    let error = cluster.commit_group_offsets(app, &commit).unwrap_err();
+    match &error {
+        ClusterError::GroupActive {
+            role,
+            group,
+            detail,
+        } => {
+            assert_eq!((role.as_str(), group.as_str()), ("target", app));
+            assert!(detail.contains("refused.orders[0]"), "{detail}");
+        }
+        other => panic!("expected GroupActive, got {other:?}"),
+    }
+    let message = error.to_string();
+    assert!(
+        message.starts_with(
+            "group refused.app has active members on the target cluster; stop them before \
+             ferry commits offsets"
+        ),
+        "{message}"
+    );
+    assert_eq!(
+        inspect::committed_offsets(bootstrap, app, &[(orders, 0), (orders, 1)]).unwrap(),
+        [None, None]
+    );
+    // The member keeps its assignment and has no committed offset from ferry.
+    assert_eq!(member.assignment().unwrap().count(), 2);
+    let seen = member.committed(TIMEOUT).unwrap();
+    let seen = seen.find_partition(orders, 0).map(|e| e.offset());
+    assert_eq!(seen, Some(Offset::Invalid));
+
+    // The member leaves the group (LeaveGroup on close): now the commit is taken.
+    drop(member);
+    wait_for_members(&cluster, app, 0);
+    cluster.commit_group_offsets(app, &commit).unwrap();
+    assert_eq!(
+        inspect::committed_offsets(bootstrap, app, &[(orders, 0), (orders, 1)]).unwrap(),
+        [Some(3), Some(0)]
+    );
+}
+
+/// Kafka describes a group that has only committed offsets (no member ever joined): no members.
+/// A group that does not exist is described too (DescribeGroups v6 answers GROUP_ID_NOT_FOUND):
+/// no members either.
+#[test]
+fn group_activity_of_a_group_with_only_committed_offsets_is_no_members() {
+    let bed = Testbed::shared();
+    let bootstrap = &bed.target.bootstrap;
+    seed::create_topic(bootstrap, "idle.orders", 1, &[]).unwrap();
+    seed::commit_offsets(bootstrap, "idle.billing", &[("idle.orders", 0, 0)]).unwrap();
     let cluster = connect(bootstrap);
 
-    let activity = cluster.group_activity("billing").unwrap();
-    match &activity {
-        GroupActivity::Unknown { reason } => {
-            assert!(reason.contains("billing"), "{reason}");
-            eprintln!("{reason}");
-        }
-        GroupActivity::Members(n) => panic!("tansu described the group: {n} members"),
-    }
-    // The dropped connection comes back for the next call.
-    assert_eq!(cluster.metadata().unwrap().topics.len(), 1);
-
-    // A group that does not exist is described (GROUP_ID_NOT_FOUND): no members.
     assert_eq!(
-        cluster.group_activity("never-seen").unwrap(),
+        cluster.group_activity("idle.billing").unwrap(),
+        GroupActivity::Members(0)
+    );
+    assert_eq!(
+        cluster.group_activity("idle.never-seen").unwrap(),
         GroupActivity::Members(0)
     );
 }
 
-/// tansu 0.6.0 drops the connection on DescribeGroups for a group with a live, assigned member
-/// too: Unknown, never a member count.
+/// A group with a live, assigned member is described (DescribeGroups) with that member: the
+/// count ferry's "group has active members" wait relies on.
 #[test]
-fn group_activity_on_tansu_is_unknown_for_a_group_with_a_live_member() {
-    let bed = Testbed::start().unwrap();
+fn group_activity_of_a_group_with_a_live_member_counts_it() {
+    let bed = Testbed::shared();
     let bootstrap = &bed.target.bootstrap;
-    seed::create_topic(bootstrap, "orders", 1, &[]).unwrap();
-    let member = live_member(bootstrap, "app", "orders");
+    seed::create_topic(bootstrap, "active.orders", 1, &[]).unwrap();
+    let member = live_member(bootstrap, "active.app", "active.orders");
     let cluster = connect(bootstrap);
 
-    let activity = cluster.group_activity("app").unwrap();
-    assert!(
-        matches!(&activity, GroupActivity::Unknown { reason } if reason.contains("dropped the connection")),
-        "{activity:?}"
+    assert_eq!(
+        cluster.group_activity("active.app").unwrap(),
+        GroupActivity::Members(1)
     );
     drop(member);
+    wait_for_members(&cluster, "active.app", 0);
 }

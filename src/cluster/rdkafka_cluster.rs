@@ -277,23 +277,38 @@ impl RdKafkaCluster {
         tpl: TopicPartitionList,
         started: Instant,
     ) -> Result<TopicPartitionList, ClusterError> {
-        let left = (started + self.timeout).saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            let code = RDKafkaErrorCode::OperationTimedOut;
-            return Err(self.error("ListOffsets", code, String::new(), started));
-        }
-        let result = self
-            .consumer
-            .offsets_for_times(tpl, left)
-            .map_err(|e| self.kafka_error("ListOffsets", e, started))?;
-        for elem in result.elements() {
-            if let Err(e) = elem.error() {
-                let code = error_code(&e).unwrap_or(RDKafkaErrorCode::Fail);
-                let detail = format!("{}[{}]: {code}", elem.topic(), elem.partition());
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let left = (started + self.timeout).saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                let code = RDKafkaErrorCode::OperationTimedOut;
+                return Err(self.error("ListOffsets", code, String::new(), started));
+            }
+            // librdkafka reports a partition's error as the call's error too.
+            let (code, detail) = match self.consumer.offsets_for_times(tpl.clone(), left) {
+                Ok(result) => match result.elements().into_iter().find_map(|elem| {
+                    elem.error().err().map(|e| {
+                        let code = error_code(&e).unwrap_or(RDKafkaErrorCode::Fail);
+                        (code, format!("{}[{}]: {code}", elem.topic(), elem.partition()))
+                    })
+                }) {
+                    None => return Ok(result),
+                    Some(failed) => failed,
+                },
+                Err(e) => match error_code(&e) {
+                    Some(code) if is_retriable_partition_error(code) => (code, e.to_string()),
+                    _ => return Err(self.kafka_error("ListOffsets", e, started)),
+                },
+            };
+            // Leadership still settling (a topic just created, a broker just restarted): Kafka
+            // documents these as retriable, so ask again until the deadline.
+            if !is_retriable_partition_error(code) || Instant::now() + pause >= started + self.timeout {
                 return Err(self.error("ListOffsets", code, detail, started));
             }
+            tracing::debug!(role = %self.role, %code, "ListOffsets retried");
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(500));
         }
-        Ok(result)
     }
 
     /// Polls metadata of just the `expected` topics (name -> partition count; `None`: any) until
@@ -1020,6 +1035,19 @@ fn set_default(cfg: &mut ClientConfig, key: &str, value: &str) {
     if cfg.get(key).is_none() {
         cfg.set(key, value);
     }
+}
+
+/// Partition-level answers that Kafka marks retriable while leadership moves.
+fn is_retriable_partition_error(code: RDKafkaErrorCode) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        code,
+        C::NotLeaderForPartition
+            | C::LeaderNotAvailable
+            | C::OffsetNotAvailable
+            | C::UnknownLeaderEpoch
+            | C::FencedLeaderEpoch
+    )
 }
 
 fn is_auth_error(code: RDKafkaErrorCode) -> bool {

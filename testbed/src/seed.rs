@@ -2,7 +2,8 @@
 //!
 //! # The quickstart data set ([`quickstart`])
 //!
-//! Created on the source broker, all with replication factor 1 (tansu is a single broker):
+//! Created on the source broker, all with replication factor 1 (every test broker is a
+//! single-node cluster):
 //!
 //! | topic              | partitions | topic config                                        | records                       |
 //! |--------------------|-----------:|-----------------------------------------------------|-------------------------------|
@@ -38,7 +39,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, AlterConfig, NewTopic, ResourceSpecifier, TopicReplication,
+};
 use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::KafkaError;
@@ -85,6 +88,41 @@ pub fn create_topic(
             config,
         }],
     )
+}
+
+/// Creates every `(name, partitions, config)` topic, replication factor 1, in CreateTopics
+/// requests of up to 500 topics, and waits until metadata shows all their partitions.
+pub fn create_topics_batch(bootstrap: &str, topics: &[(&str, i32, &[(&str, &str)])]) -> Result<()> {
+    let specs: Vec<TopicSpec> = topics
+        .iter()
+        .map(|&(name, partitions, config)| TopicSpec {
+            name: name.to_owned(),
+            partitions,
+            config,
+        })
+        .collect();
+    create_topics(&admin(bootstrap)?, &specs)
+}
+
+/// Sets `config` on `topic` with the legacy AlterConfigs request, which replaces the topic's
+/// whole config: on Kafka every override not listed goes back to its default. For tests that
+/// contrast it with an incremental change (IncrementalAlterConfigs).
+pub fn legacy_alter_topic_config(
+    bootstrap: &str,
+    topic: &str,
+    config: &[(&str, &str)],
+) -> Result<()> {
+    let change = config.iter().fold(
+        AlterConfig::new(ResourceSpecifier::Topic(topic)),
+        |change, &(key, value)| change.set(key, value),
+    );
+    let options = AdminOptions::new().request_timeout(Some(REQUEST_TIMEOUT));
+    let results = block_on(admin(bootstrap)?.alter_configs([&change], &options))
+        .with_context(|| format!("AlterConfigs of {topic} on {bootstrap}"))?;
+    for result in results {
+        result.map_err(|(_, code)| anyhow!("AlterConfigs of {topic} on {bootstrap}: {code}"))?;
+    }
+    Ok(())
 }
 
 /// Produces `count` records to `topic[partition]`, keys `k-0` .. `k-{count-1}`, values of
