@@ -14,7 +14,6 @@ use ferry_testbed::ckafka_emulator::{
     Emulator, EmulatorConfig, TEST_INSTANCE_ID, TEST_SECRET_ID, TEST_SECRET_KEY,
 };
 use ferry_testbed::{Testbed, inspect, seed};
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde_json::{Value, json};
 
 /// A source, a target and the emulator in front of the target, plus a config directory.
@@ -235,18 +234,12 @@ fn apply_through_the_emulator_creates_the_adjusted_topics_on_the_target_broker()
     // What the broker holds, read over the Kafka protocol: adjusted values, dropped keys.
     let short = inspect::topic_config(&b.bed.target.bootstrap, "short").unwrap();
     assert_eq!(short["retention.ms"], "60000");
-    let zipped = inspect::topic_config(&b.bed.target.bootstrap, "zipped").unwrap();
+    let zipped = inspect::topic_overrides(&b.bed.target.bootstrap, "zipped").unwrap();
     assert!(!zipped.contains_key("compression.type"), "{zipped:?}");
     // Kafka's default 7 days carries (CKafka's own default would be 2 hours).
     assert_eq!(zipped["retention.ms"], "604800000");
-    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", &b.bed.target.bootstrap)
-        .create()
-        .unwrap();
-    let md = consumer
-        .fetch_metadata(Some("wide"), Duration::from_secs(10))
-        .unwrap();
-    assert_eq!(md.topics()[0].partitions()[0].replicas().len(), 3);
+    // The replica count CKafka was asked for is what the API reports back (the emulator's one
+    // test broker holds one replica): the next plan below reads it and finds nothing to change.
 
     // Every topic went through CreateTopic on the API, none through the Kafka admin protocol
     // of ferry (the emulator is the only one creating them).

@@ -280,8 +280,8 @@ impl Actions {
         Ok(json!({"ReturnCode": "0", "ReturnMessage": "ok", "Data": null}))
     }
 
-    /// Takes the new total. tansu cannot add partitions: its refusal comes back as
-    /// UnsupportedOperation, which is what a test of this path sees.
+    /// Takes the new total (CreatePartitions on the broker); a broker that cannot add
+    /// partitions answers UnsupportedOperation, as CKafka would.
     fn create_partition(&self, params: &Value) -> Result<Value, Fault> {
         let name = str_param(params, "TopicName")?;
         let total = int_param(params, "PartitionNum")?;
@@ -299,7 +299,7 @@ impl Actions {
             Ok(()) => Ok(json!({"ReturnCode": "0", "ReturnMessage": "ok", "Data": null})),
             Err(r) if r.code == RDKafkaErrorCode::UnsupportedFeature => Err(Fault::new(
                 "UnsupportedOperation",
-                "the emulator's broker cannot add partitions (tansu has no CreatePartitions)",
+                "the emulator's broker cannot add partitions",
             )),
             Err(r) => Err(internal(r.message)),
         }

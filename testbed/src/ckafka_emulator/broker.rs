@@ -1,5 +1,7 @@
-//! What the emulator does to the real broker behind it (the local target tansu): it keeps no
-//! topic state of its own, it reads and changes the broker over the Kafka protocol.
+//! What the emulator does to the real broker behind it (the test bed's target Kafka broker): it
+//! reads and changes the broker over the Kafka protocol, and keeps of its own only what a
+//! single test broker cannot hold, the replica count CKafka was asked for (a CKafka instance has
+//! the brokers for 3 replicas; the test broker has one, so every topic gets one replica there).
 
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
@@ -27,6 +29,8 @@ pub struct Broker {
     bootstrap: String,
     admin: AdminClient<DefaultClientContext>,
     consumer: BaseConsumer,
+    /// ReplicaNum of each topic created through the API.
+    replica_counts: std::sync::Mutex<BTreeMap<String, i32>>,
 }
 
 /// Why the broker refused a change: its Kafka error code and text.
@@ -46,6 +50,7 @@ impl Broker {
             consumer: client::config(bootstrap)
                 .create()
                 .context("cannot create a metadata client")?,
+            replica_counts: std::sync::Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -60,10 +65,11 @@ impl Broker {
             .iter()
             .filter(|t| t.error().is_none() && !t.name().starts_with("__"))
             .map(|t| {
-                let replicas = t
+                let on_broker = t
                     .partitions()
                     .first()
                     .map_or(0, |p| p.replicas().len() as i32);
+                let replicas = self.replica_counts().get(t.name()).copied().unwrap_or(on_broker);
                 (
                     t.name().to_string(),
                     BrokerTopic {
@@ -75,7 +81,14 @@ impl Broker {
             .collect())
     }
 
-    /// The explicitly set configs of these topics (tansu reports only those), in one request.
+    fn replica_counts(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, i32>> {
+        self.replica_counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The explicitly set configs of these topics, in one request (Kafka describes every key;
+    /// those it flags as defaults are the test broker's, not CKafka's, and are left out).
     pub fn configs(&self, topics: &[&str]) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
         if topics.is_empty() {
             return Ok(BTreeMap::new());
@@ -91,6 +104,7 @@ impl Broker {
             let entries = resource
                 .entries
                 .into_iter()
+                .filter(|e| !e.is_default)
                 .filter_map(|e| Some((e.name, e.value?)))
                 .collect();
             out.insert(topic.to_string(), entries);
@@ -105,7 +119,7 @@ impl Broker {
         replicas: i32,
         config: &BTreeMap<String, String>,
     ) -> Result<(), Refusal> {
-        let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(replicas));
+        let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
         for (k, v) in config {
             topic = topic.set(k, v);
         }
@@ -119,6 +133,7 @@ impl Broker {
                 });
             }
         }
+        self.replica_counts().insert(name.to_owned(), replicas);
         self.wait_for(name, partitions)
     }
 
@@ -164,8 +179,8 @@ impl Broker {
         }
     }
 
-    /// IncrementalAlterConfigs SET of these keys (rdkafka 0.39 does not wrap it; tansu does not
-    /// support the legacy AlterConfigs).
+    /// IncrementalAlterConfigs SET of these keys (rdkafka 0.39 does not wrap it; the legacy
+    /// AlterConfigs it does wrap would reset every key not listed).
     pub fn set_configs(&self, topic: &str, keys: &BTreeMap<String, String>) -> Result<()> {
         if keys.is_empty() {
             return Ok(());

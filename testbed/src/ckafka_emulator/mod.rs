@@ -1,8 +1,8 @@
 //! A local CKafka API emulator: a small HTTP server that answers the API 3.0 actions ferry uses
 //! with the documented request and response shapes, checks the TC3 signature and the timestamp
 //! window, enforces the documented limits and error codes, and applies every change to a real
-//! broker (the testbed's target tansu), so the data plane sees it. It keeps no topic state of
-//! its own.
+//! broker (the testbed's target Kafka broker), so the data plane sees it. Of topic state it keeps
+//! only the replica counts CKafka was asked for (the test broker has one broker, see `broker`).
 //!
 //! Tests can make it fail on purpose: [`Emulator::inject`] (or `POST /_emulator/faults` with
 //! `{"action", "code", "message", "times"}`) queues errors that the next matching requests get.

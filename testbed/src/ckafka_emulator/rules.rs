@@ -106,7 +106,7 @@ pub fn check_topic_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A request attribute as the Kafka config value tansu stores.
+/// A request attribute as the Kafka config value the broker stores.
 pub fn to_kafka(attr: &Attribute, v: &Value) -> String {
     if attr.flag {
         (v.as_i64() == Some(1)).to_string()
