@@ -1,15 +1,19 @@
-//! `ferry replicate` end to end against real tansu 0.6.0 brokers, run as the built binary: one
+//! `ferry replicate` end to end against real Apache Kafka brokers, run as the built binary: one
 //! process copies everything exactly; two processes in one group share the partitions while
-//! the source keeps receiving records; a process killed with SIGKILL in the middle of copying is
-//! taken over by the other and restarted, and the target still equals the source record for
-//! record, with no duplicate and no gap.
+//! the source keeps receiving records; a process killed with SIGKILL in the middle of copying has
+//! its partitions taken over by the other member of its group, and the target still equals the
+//! source record for record, with no duplicate and no gap.
+//!
+//! No test stops or reconfigures a broker, so all share the test bed's pair
+//! ([`Testbed::shared`]); each has a migration of its own ([`Migration`]): its own source and
+//! target topics, and so its own replication group (`ferry-replicate-<migration name>`).
 //!
 //! Every wait is on an observable condition (a line a process printed, the target's
 //! watermarks) with a deadline; no sleep stands in for synchronization.
 
 mod support;
 
-use support::records::{Rec, produce, read_from, record, watermarks};
+use support::records::{Rec, expected_copy, produce, read_from, record, watermarks};
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -20,20 +24,67 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ferry::apply::copy::{SOURCE_OFFSET_HEADER, encode_source_offset};
 use ferry_testbed::{Testbed, seed};
 
-const TOPIC: &str = "events";
-const TARGET_TOPIC: &str = "events.copy";
 const PARTITIONS: i32 = 4;
 /// Long enough for any condition here on a loaded 2-core machine, short enough to fail fast.
 const DEADLINE: Duration = Duration::from_secs(90);
 /// The processes' group session: how long a killed process holds its partitions.
 const SESSION: &str = "6s";
 
-fn write_config(dir: &Path, bed: &Testbed) {
-    let text = format!(
-        r#"migration "events-mirror" {{
+/// One test's migration on the shared test bed: `NAME.events` copied to `NAME.events.copy`
+/// (both with [`PARTITIONS`] partitions, the target one empty), configured in a directory of its
+/// own.
+struct Migration {
+    bed: &'static Testbed,
+    name: &'static str,
+    topic: String,
+    target_topic: String,
+    dir: tempfile::TempDir,
+}
+
+impl Migration {
+    /// The migration `name` with both topics created.
+    fn new(name: &'static str) -> Migration {
+        let migration = Migration::without_target_topic(name);
+        seed::create_topic(
+            &migration.bed.target.bootstrap,
+            &migration.target_topic,
+            PARTITIONS,
+            &[],
+        )
+        .unwrap();
+        migration
+    }
+
+    /// The migration `name` with only its source topic.
+    fn without_target_topic(name: &'static str) -> Migration {
+        let migration = Migration {
+            bed: Testbed::shared(),
+            name,
+            topic: format!("{name}.events"),
+            target_topic: format!("{name}.events.copy"),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        seed::create_topic(
+            &migration.bed.source.bootstrap,
+            &migration.topic,
+            PARTITIONS,
+            &[],
+        )
+        .unwrap();
+        migration.write_config();
+        migration
+    }
+
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write_config(&self) {
+        let (name, topic, target_topic) = (self.name, &self.topic, &self.target_topic);
+        let text = format!(
+            r#"migration "{name}" {{
   scheme = "mirror"
 }}
 
@@ -46,11 +97,11 @@ cluster "target" {{
 }}
 
 topics {{
-  include = ["^{TOPIC}$"]
+  include = ["^{topic}$"]
 }}
 
-topic "{TOPIC}" {{
-  target_name = "{TARGET_TOPIC}"
+topic "{topic}" {{
+  target_name = "{target_topic}"
 }}
 
 replication {{
@@ -65,51 +116,92 @@ hook "switch_producers" {{
   command = ["true"]
 }}
 "#,
-        source = bed.source.bootstrap,
-        target = bed.target.bootstrap,
-    );
-    std::fs::write(dir.join("main.hcl"), text).unwrap();
-}
+            source = self.bed.source.bootstrap,
+            target = self.bed.target.bootstrap,
+        );
+        std::fs::write(self.dir().join("main.hcl"), text).unwrap();
+    }
 
-/// A test bed with the source topic and its (empty) target topic, and a config directory.
-fn setup() -> (Testbed, tempfile::TempDir) {
-    let bed = Testbed::start().unwrap();
-    seed::create_topic(&bed.source.bootstrap, TOPIC, PARTITIONS, &[]).unwrap();
-    seed::create_topic(&bed.target.bootstrap, TARGET_TOPIC, PARTITIONS, &[]).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &bed);
-    (bed, dir)
-}
+    /// Records `from..to` of every partition, produced to the source.
+    fn produce_range(&self, from: usize, to: usize) {
+        produce_range(&self.bed.source.bootstrap, &self.topic, from, to);
+    }
 
-/// Records `from..to` of every partition, produced to the source.
-fn produce_range(bed: &Testbed, from: usize, to: usize) {
-    for partition in 0..PARTITIONS {
-        let records: Vec<Rec> = (from..to).map(|i| record(partition, i, 0)).collect();
-        produce(&bed.source.bootstrap, TOPIC, partition, &records);
+    /// The high watermark of every source partition.
+    fn source_ends(&self) -> Vec<i64> {
+        ends(&self.bed.source.bootstrap, &self.topic)
+    }
+
+    /// The high watermark of every target partition.
+    fn target_ends(&self) -> Vec<i64> {
+        ends(&self.bed.target.bootstrap, &self.target_topic)
+    }
+
+    fn wait_target_equals_source(&self) {
+        let source = self.source_ends();
+        wait_until(&format!("the target holds {source:?} records"), || {
+            self.target_ends() == source
+        });
+    }
+
+    /// The target equals the source partition by partition, record by record (key, value,
+    /// headers, timestamp), each copy with ferry's source-offset header, at consecutive offsets:
+    /// no record missing, none duplicated. Returns the records on the source.
+    fn assert_exact_copy(&self) -> usize {
+        let mut total = 0;
+        for partition in 0..PARTITIONS {
+            let source = read_from(&self.bed.source.bootstrap, &self.topic, partition, 0);
+            let target = read_from(&self.bed.target.bootstrap, &self.target_topic, partition, 0);
+            let expected = expected_copy(&source);
+            let name = &self.target_topic;
+            assert_eq!(
+                target.len(),
+                expected.len(),
+                "record count of {name}[{partition}]"
+            );
+            for (got, want) in target.iter().zip(&expected) {
+                assert_eq!(got, want, "{name}[{partition}]");
+            }
+            total += source.len();
+        }
+        total
     }
 }
 
-/// Keeps producing batches of `batch` records to every partition until stopped, then returns
-/// how many records each partition got.
+/// Records `from..to` of every partition of `topic`, produced to `bootstrap`.
+fn produce_range(bootstrap: &str, topic: &str, from: usize, to: usize) {
+    for partition in 0..PARTITIONS {
+        let records: Vec<Rec> = (from..to).map(|i| record(partition, i, 0)).collect();
+        produce(bootstrap, topic, partition, &records);
+    }
+}
+
+/// Keeps producing to every partition until stopped: first records `from..from + first`, in
+/// rounds of [`FEEDER_ROUND`] records per partition so that every partition grows at once, then
+/// rounds of `batch`; returns how many records each partition got.
 struct Feeder {
     stop: Arc<AtomicBool>,
     handle: thread::JoinHandle<usize>,
 }
 
+/// Records per partition and round of a [`Feeder`]'s first records.
+const FEEDER_ROUND: usize = 1000;
+
 impl Feeder {
-    fn start(bed: &Testbed, from: usize, batch: usize) -> Feeder {
+    fn start(migration: &Migration, from: usize, first: usize, batch: usize) -> Feeder {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let source = bed.source.bootstrap.clone();
+        let source = migration.bed.source.bootstrap.clone();
+        let topic = migration.topic.clone();
         let handle = thread::spawn(move || {
             let mut next = from;
+            while next < from + first {
+                let to = (next + FEEDER_ROUND).min(from + first);
+                produce_range(&source, &topic, next, to);
+                next = to;
+            }
             while !flag.load(Ordering::Relaxed) {
-                for partition in 0..PARTITIONS {
-                    let records: Vec<Rec> = (next..next + batch)
-                        .map(|i| record(partition, i, 0))
-                        .collect();
-                    produce(&source, TOPIC, partition, &records);
-                }
+                produce_range(&source, &topic, next, next + batch);
                 next += batch;
             }
             next
@@ -170,8 +262,14 @@ impl Replica {
 
     /// The partitions of the last assignment this process reported, if any.
     fn held(&self) -> Option<BTreeSet<i32>> {
+        self.held_since(0)
+    }
+
+    /// The partitions of the last assignment this process reported in its lines from number
+    /// `from` on, if any.
+    fn held_since(&self, from: usize) -> Option<BTreeSet<i32>> {
         let lines = self.lines();
-        let last = lines.iter().rev().find(|line| {
+        let last = lines.get(from..)?.iter().rev().find(|line| {
             line.contains("ferry replicate: holding ")
                 || line.contains("gave this process no partition")
                 || line.contains("handed ")
@@ -257,13 +355,6 @@ fn ends(bootstrap: &str, topic: &str) -> Vec<i64> {
         .collect()
 }
 
-fn wait_target_equals_source(bed: &Testbed) {
-    let source = ends(&bed.source.bootstrap, TOPIC);
-    wait_until(&format!("the target holds {source:?} records"), || {
-        ends(&bed.target.bootstrap, TARGET_TOPIC) == source
-    });
-}
-
 /// Waits until the two processes hold disjoint assignments covering every partition.
 fn wait_shared(a: &Replica, b: &Replica) -> (BTreeSet<i32>, BTreeSet<i32>) {
     let mut held = (BTreeSet::new(), BTreeSet::new());
@@ -280,52 +371,21 @@ fn wait_shared(a: &Replica, b: &Replica) -> (BTreeSet<i32>, BTreeSet<i32>) {
     held
 }
 
-/// The target equals the source partition by partition, record by record (key, value, headers,
-/// timestamp), each copy with ferry's source-offset header, at consecutive offsets: no record
-/// missing, none duplicated.
-fn assert_exact_copy(bed: &Testbed) -> usize {
-    let mut total = 0;
-    for partition in 0..PARTITIONS {
-        let source = read_from(&bed.source.bootstrap, TOPIC, partition, 0);
-        let target = read_from(&bed.target.bootstrap, TARGET_TOPIC, partition, 0);
-        let expected: Vec<Rec> = source
-            .iter()
-            .enumerate()
-            .map(|(index, rec)| {
-                let mut copy = rec.clone();
-                copy.offset = index as i64;
-                copy.headers.push((
-                    SOURCE_OFFSET_HEADER.to_string(),
-                    Some(encode_source_offset(rec.offset).to_vec()),
-                ));
-                copy
-            })
-            .collect();
-        assert_eq!(
-            target.len(),
-            expected.len(),
-            "record count of {TARGET_TOPIC}[{partition}]"
-        );
-        for (got, want) in target.iter().zip(&expected) {
-            assert_eq!(got, want, "{TARGET_TOPIC}[{partition}]");
-        }
-        total += source.len();
-    }
-    total
-}
-
 /// One process with --until-caught-up copies every partition exactly and exits 0, reporting
 /// how many records it copied.
 #[test]
 fn one_process_copies_everything_exactly() {
-    let (bed, dir) = setup();
-    produce_range(&bed, 0, 150);
-    let output = Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .args(["--no-color", "-C"])
-        .arg(dir.path())
-        .args(["replicate", "--until-caught-up"])
-        .output()
-        .unwrap();
+    let migration = Migration::new("one");
+    migration.produce_range(0, 150);
+    let replicate = || {
+        Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args(["--no-color", "-C"])
+            .arg(migration.dir())
+            .args(["replicate", "--until-caught-up"])
+            .output()
+            .unwrap()
+    };
+    let output = replicate();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(
@@ -336,23 +396,18 @@ fn one_process_copies_everything_exactly() {
         stderr.contains("stopped (caught up); this process copied 600 records"),
         "{stderr}"
     );
-    assert_eq!(assert_exact_copy(&bed), 600);
+    assert_eq!(migration.assert_exact_copy(), 600);
 
     // A second run resumes from the target's tail and copies only the records added since.
-    produce_range(&bed, 150, 160);
-    let again = Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .args(["--no-color", "-C"])
-        .arg(dir.path())
-        .args(["replicate", "--until-caught-up"])
-        .output()
-        .unwrap();
+    migration.produce_range(150, 160);
+    let again = replicate();
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(again.status.success(), "{stderr}");
     assert!(
         stderr.contains("this process copied 40 records"),
         "{stderr}"
     );
-    assert_eq!(assert_exact_copy(&bed), 640);
+    assert_eq!(migration.assert_exact_copy(), 640);
 }
 
 /// Two processes in one group each get part of the partitions and copy records while the
@@ -360,39 +415,40 @@ fn one_process_copies_everything_exactly() {
 /// two processes' counts add up to the records on the source (nothing was copied twice).
 #[test]
 fn two_processes_share_the_partitions_exactly() {
-    let (bed, dir) = setup();
-    produce_range(&bed, 0, 50);
-    let a = Replica::start("a", dir.path());
-    let b = Replica::start("b", dir.path());
+    let migration = Migration::new("share");
+    migration.produce_range(0, 50);
+    let a = Replica::start("a", migration.dir());
+    let b = Replica::start("b", migration.dir());
     let (held_a, held_b) = wait_shared(&a, &b);
     eprintln!("a holds {held_a:?}, b holds {held_b:?}");
 
     // Records produced from now on land in both processes' partitions.
-    let feeder = Feeder::start(&bed, 50, 25);
+    let feeder = Feeder::start(&migration, 50, 25, 25);
     let marks = {
         // Wait for the feeder to have added records everywhere, then for those to be copied.
-        let start = ends(&bed.source.bootstrap, TOPIC);
+        let start = migration.source_ends();
         let mut now = start.clone();
         wait_until("the feeder produced to every partition", || {
-            now = ends(&bed.source.bootstrap, TOPIC);
+            now = migration.source_ends();
             now.iter().zip(&start).all(|(n, s)| *n >= s + 50)
         });
         now
     };
     wait_until("both processes copied the new records", || {
-        ends(&bed.target.bootstrap, TARGET_TOPIC)
+        migration
+            .target_ends()
             .iter()
             .zip(&marks)
             .all(|(t, m)| t >= m)
     });
     let produced = feeder.stop();
-    wait_target_equals_source(&bed);
+    migration.wait_target_equals_source();
 
     let copied_a = a.stop();
     let copied_b = b.stop();
     assert!(copied_a > 0, "process a copied nothing");
     assert!(copied_b > 0, "process b copied nothing");
-    let total = assert_exact_copy(&bed);
+    let total = migration.assert_exact_copy();
     assert_eq!(total, produced * PARTITIONS as usize);
     assert_eq!(
         copied_a + copied_b,
@@ -401,67 +457,60 @@ fn two_processes_share_the_partitions_exactly() {
     );
 }
 
-/// A process killed with SIGKILL while its partitions lag and records keep arriving, the other
-/// stopped cleanly at the same time: a process started afterwards continues every partition
-/// from the target's tail, and the target equals the source with no duplicate and no gap.
-///
-/// The process started afterwards joins a fresh group. What is not exercised: a member of the
-/// killed process's own group taking its partitions over. tansu 0.6.0 evicts the silent member
-/// once its session expires, but every rebalance after that still hands out the dead member's
-/// share (the survivors get their old partitions only), so its partitions would never move.
-/// Kafka reassigns them; the new owner then takes the same resume path this test checks.
+/// Records per partition the source receives at once while the two processes run: a backlog
+/// that takes the killed process a while to copy, so the kill lands in its middle.
+const BACKLOG: usize = 20_000;
+
+/// A process killed with SIGKILL in the middle of copying a backlog, while records keep
+/// arriving: once its session expires, the group hands its partitions to the other member,
+/// which continues every partition from the target's tail; the target then equals the source
+/// with no duplicate and no gap.
 #[test]
-fn a_killed_process_is_continued_without_loss_or_duplicate() {
-    let (bed, dir) = setup();
-    let a = Replica::start("a", dir.path());
-    let b = Replica::start("b", dir.path());
+fn a_killed_process_is_taken_over_by_its_group_without_loss_or_duplicate() {
+    let migration = Migration::new("takeover");
+    let (source, target) = (
+        &migration.bed.source.bootstrap,
+        &migration.bed.target.bootstrap,
+    );
+    let a = Replica::start("a", migration.dir());
+    let b = Replica::start("b", migration.dir());
     let (held_a, _) = wait_shared(&a, &b);
 
-    // A backlog plus a steady stream: the killed process has records in flight.
-    produce_range(&bed, 0, 1500);
-    let feeder = Feeder::start(&bed, 1500, 25);
-    let lag = |partitions: &BTreeSet<i32>| -> i64 {
-        partitions
-            .iter()
-            .map(|&p| {
-                watermarks(&bed.source.bootstrap, TOPIC, p).1
-                    - watermarks(&bed.target.bootstrap, TARGET_TOPIC, p).1
-            })
-            .sum()
-    };
-    // Kill it at a moment its partitions are seen lagging: records are being read, handed to
-    // the producer and delivered.
+    // A backlog, then a steady stream: the killed process has records in flight.
+    let feeder = Feeder::start(&migration, 0, BACKLOG, 25);
+    // Kill it at a moment each of its partitions is part of the way through its backlog and seen
+    // lagging: records are being read, handed to the producer and delivered.
     wait_until("process a is copying part of its backlog", || {
-        let copied: i64 = held_a
-            .iter()
-            .map(|&p| watermarks(&bed.target.bootstrap, TARGET_TOPIC, p).1)
-            .sum();
-        copied >= 300 && lag(&held_a) > 0
+        held_a.iter().all(|&p| {
+            let produced = watermarks(source, &migration.topic, p).1;
+            let copied = watermarks(target, &migration.target_topic, p).1;
+            eprintln!("DIAG p{p} produced {produced} copied {copied}");
+            copied >= 300 && copied < BACKLOG as i64 && produced > copied
+        })
     });
+    let said = b.lines().len();
     a.kill_9();
-    let copied_b = b.stop();
-    assert!(copied_b > 0, "process b copied nothing");
+    let on_target_at_kill = migration.target_ends();
+    eprintln!("killed a with {on_target_at_kill:?} on the target");
 
-    let on_target_before: Vec<i64> = (0..PARTITIONS)
-        .map(|p| watermarks(&bed.target.bootstrap, TARGET_TOPIC, p).1)
-        .collect();
-    let c = Replica::start_in("c", dir.path(), &["--group", "ferry-replicate-after-kill"]);
-    wait_until("process c holds every partition", || {
-        c.held()
+    // Its session expires; the group gives every partition to b, which resumes each one after
+    // what is on the target.
+    wait_until("process b took over every partition", || {
+        b.held_since(said)
             .is_some_and(|held| held.len() == PARTITIONS as usize)
     });
-    let resumed: Vec<String> = c
-        .lines()
-        .into_iter()
-        .filter(|line| line.contains("holding 4 partitions"))
-        .collect();
-    // Each partition continues after what a and b put on the target (a partition a had not
-    // reached yet continues from 0), and the resume is visible: some partition is past 0.
+    let on_target_after = migration.target_ends();
+    let lines = b.lines();
+    let taken_over = lines[said..]
+        .iter()
+        .rev()
+        .find(|line| line.contains("holding 4 partitions"))
+        .expect("b reported holding every partition");
     let resume_offsets: Vec<i64> = (0..PARTITIONS)
         .map(|p| {
-            let marker = format!("{TOPIC}[{p}] from offset ");
-            let at = resumed[0].find(&marker).expect("partition named") + marker.len();
-            resumed[0][at..]
+            let marker = format!("{}[{p}] from offset ", migration.topic);
+            let at = taken_over.find(&marker).expect("partition named") + marker.len();
+            taken_over[at..]
                 .split(|c: char| !c.is_ascii_digit())
                 .next()
                 .unwrap()
@@ -469,40 +518,45 @@ fn a_killed_process_is_continued_without_loss_or_duplicate() {
                 .unwrap()
         })
         .collect();
+    // Target offsets equal source offsets here (no gap in the source), so each partition
+    // resumes at the target's end when b took it: after what a and b had put there at the kill,
+    // before what b copied since.
     for (p, &offset) in (0..PARTITIONS).zip(&resume_offsets) {
-        let on_target = watermarks(&bed.target.bootstrap, TARGET_TOPIC, p).1;
+        let (at_kill, after) = (on_target_at_kill[p as usize], on_target_after[p as usize]);
         assert!(
-            offset >= on_target_before[p as usize] && offset <= on_target,
-            "partition {p} resumes at {offset}, after the {} records a and b copied: {resumed:?}",
-            on_target_before[p as usize]
+            (at_kill..=after).contains(&offset),
+            "partition {p} resumes at {offset}, not within {at_kill}..={after}: {taken_over}"
         );
     }
-    assert!(
-        resume_offsets.iter().any(|&o| o > 0),
-        "the copy resumed after what a and b copied: {resumed:?}"
-    );
+    for &p in &held_a {
+        assert!(
+            resume_offsets[p as usize] >= 300,
+            "a's partition {p} resumed after what a copied: {taken_over}"
+        );
+    }
     feeder.stop();
-    wait_target_equals_source(&bed);
-    c.stop();
-    assert_exact_copy(&bed);
+    migration.wait_target_equals_source();
+    let copied_b = b.stop();
+    assert!(copied_b > 0, "process b copied nothing");
+    migration.assert_exact_copy();
 }
 
 /// Without the target topic, replicate refuses with a message that says to run apply first,
 /// and copies nothing.
 #[test]
 fn a_missing_target_topic_is_refused() {
-    let bed = Testbed::start().unwrap();
-    seed::create_topic(&bed.source.bootstrap, TOPIC, PARTITIONS, &[]).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &bed);
+    let migration = Migration::without_target_topic("missing");
     let output = Command::new(env!("CARGO_BIN_EXE_ferry"))
         .args(["--no-color", "-C"])
-        .arg(dir.path())
+        .arg(migration.dir())
         .args(["replicate", "--until-caught-up"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("events.copy (does not exist)"), "{stderr}");
+    assert!(
+        stderr.contains("missing.events.copy (does not exist)"),
+        "{stderr}"
+    );
     assert!(stderr.contains("`ferry apply`"), "{stderr}");
 }

@@ -884,13 +884,19 @@ impl ClusterAccess for RdKafkaCluster {
             // DescribeGroups v6 (Kafka 4) and tansu answer this for a group that does not
             // exist; older brokers describe it as Dead with no members.
             Err(f) if f.code == RDKafkaErrorCode::GroupIdNotFound => Ok(GroupActivity::Members(0)),
+            // The group's coordinator is still starting (a cluster's first group creates
+            // __consumer_offsets): nobody can be a member yet, and the wait asks again.
+            Err(f) if coordinator_not_ready(f.code) => {
+                tracing::debug!(role = %self.role, group, failure = ?f, "group coordinator not ready");
+                Ok(GroupActivity::Members(0))
+            }
             Err(f) if undescribable(f.code) => {
                 tracing::debug!(role = %self.role, group, failure = ?f, "group not described");
                 Ok(unknown(&f))
             }
             Err(f) => {
                 let failure = AdminFailure {
-                    message: format!("group {group}: {}", f.message),
+                    message: format!("group {group}: {} ({})", f.message, f.code),
                     ..f
                 };
                 Err(self.admin_error(operation, failure, started))
@@ -1014,6 +1020,14 @@ fn refused_for_active_members(code: RDKafkaErrorCode) -> bool {
 
 /// DescribeGroups failures that mean "this broker cannot tell", not "something is wrong": a
 /// dropped connection (tansu 0.6.0) or an unsupported request.
+fn coordinator_not_ready(code: RDKafkaErrorCode) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        code,
+        C::CoordinatorLoadInProgress | C::CoordinatorNotAvailable | C::NotCoordinator
+    )
+}
+
 fn undescribable(code: RDKafkaErrorCode) -> bool {
     use RDKafkaErrorCode as C;
     matches!(
