@@ -1,4 +1,4 @@
-//! `ferry apply` as a release engineer runs it, against two real tansu brokers: confirmation,
+//! `ferry apply` as a release engineer runs it, against two real Apache Kafka brokers: confirmation,
 //! saved plans, the state file, the lock, failing hooks and resume.
 
 use std::path::Path;

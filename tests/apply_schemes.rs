@@ -1,5 +1,5 @@
 //! `ferry apply` end to end for the dual_consume and single_consume schemes: two real brokers
-//! (tansu source and target, from the test bed) and real client processes (`ferry-testbed app`, a
+//! (Apache Kafka source and target, from the test bed) and real client processes (`ferry-testbed app`, a
 //! producer of a numbered stream and a consumer group), which the migration's hooks repoint by
 //! restarting them against the target, as a deployment system would.
 //!
@@ -21,8 +21,9 @@ use serde_json::Value;
 const TOPIC: &str = "events";
 const PARTITIONS: i32 = 3;
 const GROUP: &str = "billing";
-/// The stream: numbers 0..TOTAL at RATE per second (10 s), so producers move mid-stream.
-const TOTAL: i64 = 4000;
+/// The stream: numbers 0..TOTAL at RATE per second (30 s), so producers move mid-stream: an
+/// apply reaches its producer switch in 5-15 s here, JVM brokers and all, on two cores.
+const TOTAL: i64 = 12000;
 const RATE: u32 = 400;
 /// How long a whole `ferry apply` may take.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(300);

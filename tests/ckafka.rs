@@ -1,4 +1,4 @@
-//! A CKafka target end to end: `ferry plan` and `ferry apply` against two real tansu brokers,
+//! A CKafka target end to end: `ferry plan` and `ferry apply` against two real Apache Kafka brokers,
 //! with the target's topic metadata going through the CKafka API emulator of the testbed
 //! (signed requests, documented limits and error codes, changes applied to the target broker).
 

@@ -1,4 +1,4 @@
-//! `ferry drift` and `-target` against two real tansu brokers: a migration is applied, then
+//! `ferry drift` and `-target` against two real Apache Kafka brokers: a migration is applied, then
 //! the target and the source are changed behind ferry's back.
 
 use std::collections::BTreeMap;

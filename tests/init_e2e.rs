@@ -1,5 +1,5 @@
 //! `ferry init` as a team starts with it: a starter file, then topic blocks imported from a real
-//! tansu source broker, round-tripped through validate and plan.
+//! Apache Kafka source broker, round-tripped through validate and plan.
 
 mod support;
 
