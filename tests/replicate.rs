@@ -13,7 +13,9 @@
 
 mod support;
 
-use support::records::{Rec, expected_copy, produce, read_from, record, watermarks};
+use support::records::{
+    Rec, expected_copy, produce, produce_interleaved, read_from, record, watermarks,
+};
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -176,16 +178,13 @@ fn produce_range(bootstrap: &str, topic: &str, from: usize, to: usize) {
     }
 }
 
-/// Keeps producing to every partition until stopped: first records `from..from + first`, in
-/// rounds of [`FEEDER_ROUND`] records per partition so that every partition grows at once, then
-/// rounds of `batch`; returns how many records each partition got.
+/// Keeps producing to every partition until stopped: first records `from..from + first` at
+/// once, every partition growing at the same time, then rounds of `batch`; returns how many
+/// records each partition got.
 struct Feeder {
     stop: Arc<AtomicBool>,
     handle: thread::JoinHandle<usize>,
 }
-
-/// Records per partition and round of a [`Feeder`]'s first records.
-const FEEDER_ROUND: usize = 1000;
 
 impl Feeder {
     fn start(migration: &Migration, from: usize, first: usize, batch: usize) -> Feeder {
@@ -194,12 +193,13 @@ impl Feeder {
         let source = migration.bed.source.bootstrap.clone();
         let topic = migration.topic.clone();
         let handle = thread::spawn(move || {
-            let mut next = from;
-            while next < from + first {
-                let to = (next + FEEDER_ROUND).min(from + first);
-                produce_range(&source, &topic, next, to);
-                next = to;
-            }
+            let records: Vec<(i32, Vec<Rec>)> = (0..PARTITIONS)
+                .map(|p| (p, (from..from + first).map(|i| record(p, i, 0)).collect()))
+                .collect();
+            let partitions: Vec<(i32, &[Rec])> =
+                records.iter().map(|(p, r)| (*p, r.as_slice())).collect();
+            produce_interleaved(&source, &topic, &partitions);
+            let mut next = from + first;
             while !flag.load(Ordering::Relaxed) {
                 produce_range(&source, &topic, next, next + batch);
                 next += batch;
@@ -459,7 +459,7 @@ fn two_processes_share_the_partitions_exactly() {
 
 /// Records per partition the source receives at once while the two processes run: a backlog
 /// that takes the killed process a while to copy, so the kill lands in its middle.
-const BACKLOG: usize = 20_000;
+const BACKLOG: usize = 50_000;
 
 /// A process killed with SIGKILL in the middle of copying a backlog, while records keep
 /// arriving: once its session expires, the group hands its partitions to the other member,
@@ -484,7 +484,6 @@ fn a_killed_process_is_taken_over_by_its_group_without_loss_or_duplicate() {
         held_a.iter().all(|&p| {
             let produced = watermarks(source, &migration.topic, p).1;
             let copied = watermarks(target, &migration.target_topic, p).1;
-            eprintln!("DIAG p{p} produced {produced} copied {copied}");
             copied >= 300 && copied < BACKLOG as i64 && produced > copied
         })
     });

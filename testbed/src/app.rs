@@ -593,10 +593,11 @@ fn consume(args: &ConsumeArgs) -> Result<u8> {
 /// Commits the position the consumer starts at on each newly assigned partition: its committed
 /// offset, or where auto.offset.reset=latest puts it (the end of the partition).
 ///
-/// Why: ferry's "group has active members" wait asks the broker to describe the group, and tansu
-/// cannot; ferry then falls back to "the group's committed offsets on that cluster moved". A new
-/// consumer of an idle topic (dual_consume's target consumers, before producers move) commits
-/// nothing until records arrive, so without this commit ferry could not see it is alive there.
+/// Why: a real application commits where it starts, and ferry's "group has active members" wait
+/// reads membership from DescribeGroups, falling back to "the group's committed offsets on that
+/// cluster moved" only on a broker that cannot describe groups. A new consumer of an idle topic
+/// (dual_consume's target consumers, before producers move) would commit nothing until records
+/// arrive, so without this commit such a broker could not see it is alive.
 fn commit_assigned_positions(
     consumer: &BaseConsumer<ConsumeContext>,
     assigned: &TopicPartitionList,

@@ -8,8 +8,8 @@
 //! with topics, records and committed group offsets.
 //!
 //! The Kafka release comes from `scripts/install-kafka.sh` (see [`distribution`]):
-//! `FERRY_KAFKA_VERSION` picks a pinned release, `FERRY_KAFKA_JVM_OPTS` replaces the brokers'
-//! lean JVM options. Brokers are killed when their [`Broker`] is dropped, and tied to the life of
+//! `FERRY_KAFKA_VERSION` picks a pinned release, `FERRY_KAFKA_SOURCE_VERSION` another one for
+//! the source alone, `FERRY_KAFKA_JVM_OPTS` replaces the brokers' lean JVM options. Brokers are killed when their [`Broker`] is dropped, and tied to the life of
 //! the process that started them (see `spawn`), so a killed test binary leaves none behind.
 //! `FERRY_TESTBED_KEEP=1` keeps a testbed's directory (storage, configs, broker logs); a testbed
 //! dropped while its test panics keeps it too, and says where.
@@ -59,9 +59,16 @@ impl Testbed {
 
     /// Starts the source and target brokers with the given options (listener security, ACLs,
     /// extra broker properties), side by side.
+    ///
+    /// The target runs the release [`Distribution::locate`] picks; the source too, unless
+    /// `FERRY_KAFKA_SOURCE_VERSION` names another (the compatibility run: a 3.x source).
     pub fn start_with(source: &BrokerOptions, target: &BrokerOptions) -> Result<Testbed> {
-        let distribution = Distribution::locate()?;
-        Testbed::start_from(&distribution, source, &distribution, target)
+        let target_release = Distribution::locate()?;
+        let source_release = match env::var("FERRY_KAFKA_SOURCE_VERSION") {
+            Ok(version) if !version.is_empty() => Distribution::locate_version(&version)?,
+            _ => target_release.clone(),
+        };
+        Testbed::start_from(&source_release, source, &target_release, target)
     }
 
     /// Starts brokers of two releases (the compatibility run: a 3.x source, a 4.x target).

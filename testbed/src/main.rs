@@ -1,4 +1,4 @@
-//! `ferry-testbed run [--seed ...] -- CMD ARGS...`: start a source and a target tansu broker,
+//! `ferry-testbed run [--seed ...] -- CMD ARGS...`: start a source and a target Apache Kafka broker,
 //! seed the source, run CMD against them, stop both brokers, exit with CMD's exit code.
 //!
 //! `ferry-testbed app produce|consume ...`: the test application of `ferry_testbed::app`.
@@ -152,14 +152,19 @@ fn main() -> ExitCode {
 /// Runs everything; the testbed is dropped (brokers stopped, directory removed) before returning.
 fn run(args: RunArgs) -> Result<u8> {
     let testbed = Testbed::start()?;
-    eprintln!(
-        "ferry-testbed: brokers up: source {} (pid {}), target {} (pid {}), data in {}",
-        testbed.source.bootstrap,
-        testbed.source.pid().unwrap_or(0),
-        testbed.target.bootstrap,
-        testbed.target.pid().unwrap_or(0),
-        testbed.dir().display()
-    );
+    for broker in [&testbed.source, &testbed.target] {
+        eprintln!(
+            "ferry-testbed: {} broker up: Kafka {} on {} (pid {}, cluster id {}), ready in {:.1} s, RSS {} MiB",
+            broker.name,
+            broker.version(),
+            broker.bootstrap,
+            broker.pid().unwrap_or(0),
+            broker.cluster_id,
+            broker.startup.as_secs_f64(),
+            broker.rss_kib().unwrap_or(0) / 1024
+        );
+    }
+    eprintln!("ferry-testbed: data in {}", testbed.dir().display());
     if let Some(signal) = received_signal() {
         return Ok(signal_exit_code(signal));
     }

@@ -4,8 +4,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -76,39 +78,66 @@ pub fn record(p: i32, i: usize, generation: u8) -> Rec {
 
 /// Produces `records` to `topic[partition]` in order and waits until all are on the broker.
 pub fn produce(bootstrap: &str, topic: &str, partition: i32, records: &[Rec]) {
+    produce_interleaved(bootstrap, topic, &[(partition, records)]);
+}
+
+/// Produces each partition's records to `topic[partition]` in order, with one producer and the
+/// partitions taking turns record by record (so that all of them grow at once, as fast as the
+/// broker takes records), and waits until all are on the broker.
+pub fn produce_interleaved(bootstrap: &str, topic: &str, partitions: &[(i32, &[Rec])]) {
     let producer: BaseProducer = client(bootstrap)
         .set("enable.idempotence", "true")
         .set("linger.ms", "5")
         .create()
         .unwrap();
-    let (_, before) = watermarks(bootstrap, topic, partition);
-    for rec in records {
-        let mut headers = OwnedHeaders::new();
-        for (key, value) in &rec.headers {
-            headers = headers.insert(Header {
-                key,
-                value: value.as_deref(),
-            });
+    let before: Vec<i64> = partitions
+        .iter()
+        .map(|&(partition, _)| watermarks(bootstrap, topic, partition).1)
+        .collect();
+    let longest = partitions.iter().map(|(_, records)| records.len()).max();
+    for index in 0..longest.unwrap_or(0) {
+        for &(partition, records) in partitions {
+            let Some(rec) = records.get(index) else {
+                continue;
+            };
+            let mut headers = OwnedHeaders::new();
+            for (key, value) in &rec.headers {
+                headers = headers.insert(Header {
+                    key,
+                    value: value.as_deref(),
+                });
+            }
+            let mut out: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic)
+                .partition(partition)
+                .timestamp(rec.timestamp)
+                .headers(headers);
+            if let Some(key) = &rec.key {
+                out = out.key(key);
+            }
+            if let Some(value) = &rec.value {
+                out = out.payload(value);
+            }
+            loop {
+                match producer.send(out) {
+                    Ok(()) => break,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        out = back;
+                        producer.poll(Duration::from_millis(10));
+                    }
+                    Err((error, _)) => panic!("producing to {topic}[{partition}]: {error}"),
+                }
+            }
         }
-        let mut out: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic)
-            .partition(partition)
-            .timestamp(rec.timestamp)
-            .headers(headers);
-        if let Some(key) = &rec.key {
-            out = out.key(key);
-        }
-        if let Some(value) = &rec.value {
-            out = out.payload(value);
-        }
-        producer.send(out).map_err(|(error, _)| error).unwrap();
     }
     producer.flush(TIMEOUT).unwrap();
-    let (_, after) = watermarks(bootstrap, topic, partition);
-    assert_eq!(
-        after - before,
-        records.len() as i64,
-        "not every record reached {topic}[{partition}]"
-    );
+    for (&(partition, records), before) in partitions.iter().zip(before) {
+        let (_, after) = watermarks(bootstrap, topic, partition);
+        assert_eq!(
+            after - before,
+            records.len() as i64,
+            "not every record reached {topic}[{partition}]"
+        );
+    }
 }
 
 pub fn watermarks(bootstrap: &str, topic: &str, partition: i32) -> (i64, i64) {
