@@ -93,7 +93,6 @@ const KAFKA_KEYS: &[KeySpec] = &[
     KeySpec::kafka("max.message.bytes", "1048588"),
     KeySpec::kafka("message.timestamp.after.max.ms", "3600000"),
     KeySpec::kafka("message.timestamp.before.max.ms", "9223372036854775807"),
-    KeySpec::kafka("message.timestamp.difference.max.ms", "9223372036854775807"),
     KeySpec::kafka("message.timestamp.type", "CreateTime"),
     KeySpec::kafka("min.cleanable.dirty.ratio", "0.5"),
     KeySpec::kafka("min.compaction.lag.ms", "0"),
@@ -107,6 +106,12 @@ const KAFKA_KEYS: &[KeySpec] = &[
     KeySpec::kafka("segment.ms", "604800000"),
     KeySpec::kafka("unclean.leader.election.enable", "false"),
 ];
+
+/// Keys a 3.x source may report that Kafka 4 no longer accepts, with what to say instead.
+const REMOVED_IN_KAFKA_4: &[(&str, &str)] = &[(
+    "message.timestamp.difference.max.ms",
+    "removed in Kafka 4.0 (message.timestamp.before.max.ms and message.timestamp.after.max.ms replace it)",
+)];
 
 /// Keys tied to one broker's replicas, placement, storage tier or on-disk format: never carried.
 const BROKER_SPECIFIC_KEYS: &[&str] = &[
@@ -154,6 +159,10 @@ impl Platform {
     pub fn why_not_carried(self, key: &str) -> Option<&'static str> {
         if BROKER_SPECIFIC_KEYS.contains(&key) {
             Some("broker-specific")
+        } else if let Some((_, why)) = REMOVED_IN_KAFKA_4.iter().find(|(k, _)| *k == key)
+            && self == Platform::Kafka
+        {
+            Some(why)
         } else if self.key(key).is_none() {
             Some(match self {
                 Platform::Kafka => "not a topic config the target accepts",
@@ -192,6 +201,16 @@ mod tests {
                 .why_not_carried("confluent.tier.enable")
                 .is_some()
         );
+    }
+
+    /// A 3.x source reports it, a 4.x target refuses to set it (found by the 3.9 -> 4.3 run).
+    #[test]
+    fn a_key_removed_in_kafka_4_is_not_carried_and_says_why() {
+        let why = Platform::Kafka
+            .why_not_carried("message.timestamp.difference.max.ms")
+            .unwrap();
+        assert!(why.contains("removed in Kafka 4.0"), "{why}");
+        assert!(Platform::Kafka.key("message.timestamp.difference.max.ms").is_none());
     }
 
     #[test]
