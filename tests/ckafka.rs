@@ -553,3 +553,40 @@ fn the_emulator_enforces_the_documented_limits_and_error_codes() {
     // Nothing reached the broker.
     assert!(target_topics(&bed).is_empty());
 }
+
+/// Growing a topic goes through CreatePartition with the new total, and the broker behind the
+/// API really has the partitions afterwards (the emulator adds them with CreatePartitions).
+#[test]
+fn partitions_declared_after_the_migration_are_added_through_create_partition() {
+    let b = start(true, TOPICS);
+    ferry(b.dir.path())
+        .args(["apply", "--auto-approve"])
+        .assert()
+        .success();
+    assert_eq!(inspect::topics(&b.bed.target.bootstrap).unwrap()["wide"], 1);
+
+    let hcl = b.dir.path().join("main.hcl");
+    let text = std::fs::read_to_string(&hcl).unwrap().replace(
+        "  replication_factor = 5\n",
+        "  replication_factor = 5\n  partitions         = 4\n",
+    );
+    std::fs::write(&hcl, text).unwrap();
+    let plan = plan_json(b.dir.path());
+    let wide = topic(&plan, "wide");
+    assert_eq!(wide["action"], "update", "{wide}");
+    assert_eq!(wide["partitions"]["value"], 4, "{wide}");
+
+    ferry(b.dir.path())
+        .args(["apply", "--auto-approve"])
+        .assert()
+        .success();
+    let grows: Vec<_> = b
+        .emulator
+        .calls()
+        .into_iter()
+        .filter(|c| c.action == "CreatePartition")
+        .collect();
+    assert_eq!(grows.len(), 1, "{grows:?}");
+    assert!(grows[0].error.is_none(), "{grows:?}");
+    assert_eq!(inspect::topics(&b.bed.target.bootstrap).unwrap()["wide"], 4);
+}

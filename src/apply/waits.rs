@@ -122,8 +122,9 @@ pub fn groups_drained(
     }
 }
 
-/// Every group has active members on the cluster. Where the broker cannot describe groups
-/// (tansu drops the connection), a group counts as active once it has committed offsets there
+/// Every group has active members on the cluster, read from DescribeGroups. Only where the
+/// broker cannot describe groups (it drops the connection or does not support the request), a
+/// group counts as active once it has committed offsets there
 /// other than `ferry_commits`, the offsets ferry itself committed (single_consume's start
 /// offsets). A commit made before this step began counts too: a resumed apply, or a consumer
 /// quicker than the wait, must not be missed.

@@ -155,8 +155,7 @@ mod tests {
         assert!(e.unwrap_err().contains("compression.type"));
     }
 
-    /// tansu cannot add partitions, so the emulator refuses CreatePartition; this checks the
-    /// request ferry would send to CKafka.
+    /// The request's shape; tests/ckafka.rs adds partitions through the emulator end to end.
     #[test]
     fn create_partition_sends_the_new_total() {
         assert_eq!(
