@@ -255,6 +255,29 @@ impl RdKafkaCluster {
         self.error(operation, failure.code, failure.message, started)
     }
 
+    /// Waits for a validate-only admin request: `None` when the broker would accept it, else
+    /// the code it refused with; an error when no answer came in time.
+    fn validate_only_refusal(
+        &self,
+        operation: &str,
+        future: impl std::future::Future<Output = rdkafka::error::KafkaResult<Vec<rdkafka::admin::TopicResult>>>,
+        started: Instant,
+    ) -> Result<Option<RDKafkaErrorCode>, ClusterError> {
+        match block_on_until(future, started + self.timeout + Duration::from_secs(1)) {
+            None => Err(self.error(
+                operation,
+                RDKafkaErrorCode::OperationTimedOut,
+                String::new(),
+                started,
+            )),
+            Some(Ok(results)) => Ok(results.into_iter().find_map(Result::err).map(|(_, code)| code)),
+            Some(Err(e)) => match error_code(&e) {
+                Some(code) => Ok(Some(code)),
+                None => Err(self.kafka_error(operation, e, started)),
+            },
+        }
+    }
+
     fn unreachable(&self, detail: String) -> ClusterError {
         ClusterError::Unreachable {
             role: self.role.clone(),
@@ -645,24 +668,8 @@ impl ClusterAccess for RdKafkaCluster {
             .validate_only(true)
             .request_timeout(Some(self.timeout));
         let future = self.admin.create_partitions([&request], &options);
-        let failure = match block_on_until(future, started + self.timeout + Duration::from_secs(1))
-        {
-            None => {
-                return Err(self.error(
-                    operation,
-                    RDKafkaErrorCode::OperationTimedOut,
-                    String::new(),
-                    started,
-                ));
-            }
-            Some(Ok(results)) => match results.into_iter().find_map(Result::err) {
-                None => return Ok(Support::Supported),
-                Some((_, code)) => code,
-            },
-            Some(Err(e)) => match error_code(&e) {
-                Some(code) => code,
-                None => return Err(self.kafka_error(operation, e, started)),
-            },
+        let Some(failure) = self.validate_only_refusal(operation, future, started)? else {
+            return Ok(Support::Supported);
         };
         match failure {
             RDKafkaErrorCode::UnsupportedVersion | RDKafkaErrorCode::UnsupportedFeature => {
@@ -684,24 +691,8 @@ impl ClusterAccess for RdKafkaCluster {
             .validate_only(true)
             .request_timeout(Some(self.timeout));
         let future = self.admin.create_topics([&request], &options);
-        let failure = match block_on_until(future, started + self.timeout + Duration::from_secs(1))
-        {
-            None => {
-                return Err(self.error(
-                    operation,
-                    RDKafkaErrorCode::OperationTimedOut,
-                    String::new(),
-                    started,
-                ));
-            }
-            Some(Ok(results)) => match results.into_iter().find_map(Result::err) {
-                None => return Ok(()),
-                Some((_, code)) => code,
-            },
-            Some(Err(e)) => match error_code(&e) {
-                Some(code) => code,
-                None => return Err(self.kafka_error(operation, e, started)),
-            },
+        let Some(failure) = self.validate_only_refusal(operation, future, started)? else {
+            return Ok(());
         };
         match failure {
             // Created meanwhile by someone else: the permission question is moot.
