@@ -245,8 +245,16 @@ impl Mirror<'_> {
     pub fn verify(&self, state: &State) -> Result<StepOutcome, Error> {
         let copies: Vec<PartitionCopy> = recorded_copies(state).into_values().collect();
         let (source, target) = (self.source_config(), self.target_config());
+        let restamped = self.log_append_time_topics(&copies)?;
         let checksums = parallel(&copies, |copy| -> Result<_, Error> {
-            let mut on_source = PartitionChecksum::new();
+            let fresh = || {
+                if restamped.contains(&copy.target_topic) {
+                    PartitionChecksum::without_timestamps()
+                } else {
+                    PartitionChecksum::new()
+                }
+            };
+            let mut on_source = fresh();
             read_range(
                 &source,
                 &copy.topic,
@@ -258,7 +266,7 @@ impl Mirror<'_> {
                     Ok(())
                 },
             )?;
-            let mut on_target = PartitionChecksum::new();
+            let mut on_target = fresh();
             read_range(
                 &target,
                 &copy.target_topic,
@@ -282,8 +290,15 @@ impl Mirror<'_> {
                 "{}[{}] -> {}[{}]",
                 copy.topic, copy.partition, copy.target_topic, copy.partition
             );
+            let timestamps_not_compared = !on_source.compares_timestamps();
             if on_source == on_target {
-                self.reporter.line(&format!("  {name}: {on_source}, equal"));
+                let without = if timestamps_not_compared {
+                    " (timestamps not compared: the target stamps LogAppendTime)"
+                } else {
+                    ""
+                };
+                self.reporter
+                    .line(&format!("  {name}: {on_source}, equal{without}"));
                 verified.push(PartitionVerified {
                     topic: copy.topic.clone(),
                     target_topic: copy.target_topic.clone(),
@@ -294,6 +309,7 @@ impl Mirror<'_> {
                     target_to,
                     records: on_source.count(),
                     checksum: on_source.hex(),
+                    timestamps_not_compared,
                 });
             } else {
                 let line = format!(
@@ -309,12 +325,41 @@ impl Mirror<'_> {
         let records: u64 = verified.iter().map(|v| v.records).sum();
         self.reporter.line(&format!(
             "  verified {} partitions, {records} records: every copied range equals its source \
-             (record counts and checksums of key, value, headers and timestamp)",
+             (record counts and checksums of key, value, headers and timestamp; of key, value \
+             and headers only where the target stamps LogAppendTime)",
             verified.len()
         ));
         Ok(StepOutcome::Verified {
             partitions: verified,
         })
+    }
+
+    /// Target topics that stamp records with their append time (`message.timestamp.type =
+    /// LogAppendTime`): the target replaced the copies' timestamps, so they cannot be compared.
+    fn log_append_time_topics(
+        &self,
+        copies: &[PartitionCopy],
+    ) -> Result<std::collections::BTreeSet<String>, Error> {
+        let topics: Vec<String> = copies
+            .iter()
+            .map(|c| c.target_topic.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let configs = self.patiently("reading the target's topic configs", || {
+            Ok(self.target.topic_configs(&topics)?)
+        })?;
+        Ok(configs
+            .into_iter()
+            .filter(|(_, config)| {
+                config
+                    .entries
+                    .get("message.timestamp.type")
+                    .and_then(|v| v.value.as_deref())
+                    == Some("LogAppendTime")
+            })
+            .map(|(topic, _)| topic)
+            .collect())
     }
 
     /// One job per partition of every source topic whose target name is in `topics`. A partition

@@ -576,3 +576,35 @@ fn names_and_partition_counts_ckafka_refuses_block_without_adjustment() {
         "{t:?}"
     );
 }
+
+/// A mirror copy into a topic that stamps LogAppendTime keeps no source timestamps: the plan
+/// says so where the target will stamp (the type carried from the source).
+#[test]
+fn a_mirror_into_a_log_append_time_topic_notes_that_timestamps_are_not_kept() {
+    let log_append = [("message.timestamp.type", "LogAppendTime")];
+    let noted = |c: Case| {
+        run(c)
+            .notes
+            .iter()
+            .any(|n| n == super::topic_diff::LOG_APPEND_TIME_NOTE)
+    };
+    let mirror = |name, source, target| Case {
+        scheme: Scheme::Mirror,
+        ..case(name, source, target)
+    };
+    assert!(noted(mirror("carried", Some(topic(3, 1, 5, &log_append)), None)));
+    // A CreateTime source carries its type: the plan sets it back, and timestamps are kept.
+    let reset = run(mirror(
+        "on the target",
+        Some(topic(3, 1, 5, &[])),
+        Some(topic(3, 1, 0, &log_append)),
+    ));
+    assert!(
+        keys(&reset).iter().any(|(k, _, after)| k == "message.timestamp.type" && after == "CreateTime"),
+        "{reset:?}"
+    );
+    assert!(!reset.notes.iter().any(|n| n == super::topic_diff::LOG_APPEND_TIME_NOTE));
+    assert!(!noted(mirror("create time", Some(topic(3, 1, 5, &[])), None)));
+    // Other schemes copy nothing: producers write the target themselves.
+    assert!(!noted(case("dual", Some(topic(3, 1, 5, &log_append)), None)));
+}

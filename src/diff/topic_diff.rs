@@ -152,6 +152,9 @@ fn diff_topic(
     if platform == Platform::Ckafka {
         adjust::settle(&mut change, desired.accepts_adjustments(name));
     }
+    if desired.migration.scheme == Scheme::Mirror && stamps_log_append_time(&change, target) {
+        change.notes.push(LOG_APPEND_TIME_NOTE.into());
+    }
     change.action = if !change.blocked.is_empty() {
         Action::Blocked
     } else if target.is_none() {
@@ -162,6 +165,21 @@ fn diff_topic(
         Action::NoOp
     };
     change
+}
+
+/// What a mirror copy into a LogAppendTime topic keeps and verifies.
+pub const LOG_APPEND_TIME_NOTE: &str = "the target stamps copied records with their append time \
+(message.timestamp.type = LogAppendTime): the source's timestamps are not kept, and verification \
+compares key, value, headers and order without them";
+
+/// Whether the target topic will use LogAppendTime: as this plan sets it, else as it is now.
+fn stamps_log_append_time(change: &TopicChange, target: Option<&TopicSnapshot>) -> bool {
+    let key = "message.timestamp.type";
+    let value = match change.config.iter().find(|c| c.key == key) {
+        Some(set) => Some(set.after.as_str()),
+        None => target.and_then(|t| t.config.entries.get(key)?.value.as_deref()),
+    };
+    value == Some("LogAppendTime")
 }
 
 /// A topic that already exists on the target: what may grow, what conflicts.

@@ -82,6 +82,7 @@ mod tests {
             target_to: records as i64,
             records,
             checksum: checksum.into(),
+            timestamps_not_compared: false,
         };
         let report = verification_report(&[
             p(0, 1200, "0123456789abcdef0123"),

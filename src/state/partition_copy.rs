@@ -49,4 +49,8 @@ pub struct PartitionVerified {
     pub records: u64,
     /// sha256 in hex, equal on both sides.
     pub checksum: String,
+    /// The target stamps records with their append time (LogAppendTime): the checksum left
+    /// timestamps out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timestamps_not_compared: bool,
 }
