@@ -148,9 +148,7 @@ fn topic_configs_for_fifty_topics_is_one_request() {
     let bed = Testbed::shared();
     let bootstrap = &bed.source.bootstrap;
     let topics: Vec<String> = (0..50).map(|i| format!("fifty.{i:02}")).collect();
-    let specs: Vec<(&str, i32, &[(&str, &str)])> =
-        topics.iter().map(|t| (t.as_str(), 1, &[][..])).collect();
-    seed::create_topics_batch(bootstrap, &specs).unwrap();
+    seed::create_topics_batch(bootstrap, &topics, 1).unwrap();
 
     let cluster = connect(bootstrap);
     let before = cluster.request_counts();

@@ -332,11 +332,29 @@ fn commit_group_offsets_then_read_back() {
 
 /// A consumer of `group` subscribed to `topic`, polled until it has an assignment.
 fn live_member(bootstrap: &str, group: &str, topic: &str) -> BaseConsumer {
-    let consumer: BaseConsumer = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    config.set("session.timeout.ms", "30000");
+    subscribed(config, bootstrap, group, topic)
+}
+
+/// A consumer of `group` subscribed to `topic` with the consumer group protocol of KIP-848
+/// (`group.protocol=consumer`, Kafka 4's new protocol; the session timeout is the broker's),
+/// polled until it has an assignment.
+fn live_member_of_a_consumer_protocol_group(
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+) -> BaseConsumer {
+    let mut config = ClientConfig::new();
+    config.set("group.protocol", "consumer");
+    subscribed(config, bootstrap, group, topic)
+}
+
+fn subscribed(mut config: ClientConfig, bootstrap: &str, group: &str, topic: &str) -> BaseConsumer {
+    let consumer: BaseConsumer = config
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
         .set("enable.auto.commit", "false")
-        .set("session.timeout.ms", "30000")
         .create()
         .unwrap();
     consumer.subscribe(&[topic]).unwrap();
@@ -405,8 +423,13 @@ fn commit_to_a_group_with_a_live_member_is_refused() {
     );
     // The member keeps its assignment and has no committed offset from ferry.
     assert_eq!(member.assignment().unwrap().count(), 2);
-    let seen = member.committed(TIMEOUT).unwrap();
-    let seen = seen.find_partition(orders, 0).map(|e| e.offset());
+    // (The list is dropped within the statement: librdkafka cannot destroy a client while a
+    // partition list it returned is alive.)
+    let seen = member
+        .committed(TIMEOUT)
+        .unwrap()
+        .find_partition(orders, 0)
+        .map(|e| e.offset());
     assert_eq!(seen, Some(Offset::Invalid));
 
     // The member leaves the group (LeaveGroup on close): now the commit is taken.
@@ -456,4 +479,40 @@ fn group_activity_of_a_group_with_a_live_member_counts_it() {
     );
     drop(member);
     wait_for_members(&cluster, "active.app", 0);
+}
+
+/// A group of Kafka 4's consumer group protocol (KIP-848), which DescribeGroups does not
+/// describe (librdkafka asks with ConsumerGroupDescribe): its live member is counted and listed,
+/// and a commit from outside the group is refused as for a classic group.
+#[test]
+fn a_live_member_of_a_consumer_protocol_group_is_counted_and_refuses_commits() {
+    let bed = Testbed::shared();
+    let bootstrap = &bed.target.bootstrap;
+    let (orders, app) = ("kip848.orders", "kip848.app");
+    seed::create_topic(bootstrap, orders, 2, &[]).unwrap();
+    let member = live_member_of_a_consumer_protocol_group(bootstrap, app, orders);
+    let cluster = connect(bootstrap);
+
+    assert_eq!(
+        cluster.group_activity(app).unwrap(),
+        GroupActivity::Members(1)
+    );
+    let listed = cluster.list_groups().unwrap();
+    let group = listed.iter().find(|g| g.name == app);
+    let group = group.unwrap_or_else(|| panic!("{app} not in {listed:?}"));
+    assert_eq!(
+        (group.state.as_str(), group.members),
+        ("Stable", 1),
+        "{group:?}"
+    );
+
+    let error = cluster
+        .commit_group_offsets(app, &offsets(&[(orders, &[(0, 0)])]))
+        .unwrap_err();
+    assert!(
+        matches!(&error, ClusterError::GroupActive { group, .. } if group == app),
+        "{error:?}"
+    );
+    drop(member);
+    wait_for_members(&cluster, app, 0);
 }

@@ -1,7 +1,7 @@
 //! IncrementalAlterConfigs (KIP-339), which rdkafka 0.39 does not wrap. Only SET operations:
 //! each listed key gets its value and every other key of the topic stays as it is. (The legacy
-//! AlterConfigs replaces a topic's whole config, resetting unlisted keys on real Kafka, and tansu
-//! does not support it: ferry never sends it.)
+//! AlterConfigs replaces a topic's whole config: Kafka resets every override it does not list,
+//! see `tests/cluster_writes.rs`. ferry never sends it.)
 
 use std::collections::BTreeMap;
 use std::ffi::CString;

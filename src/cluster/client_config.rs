@@ -1,7 +1,8 @@
 //! Cluster settings -> librdkafka client properties.
 //!
-//! The mapping is plain data so it can be unit-tested: SASL and TLS cannot be exercised against
-//! the test broker (tansu), so these tests are the only check of that part of the mapping.
+//! The mapping is plain data so it can be unit-tested: these tests check every combination
+//! exactly, including ones the end-to-end tests against Kafka's SASL and TLS listeners
+//! (`tests/auth_e2e.rs`) do not run.
 
 use rdkafka::ClientConfig;
 
@@ -129,7 +130,7 @@ mod tests {
             .collect()
     }
 
-    /// No sasl, no tls: plaintext, the only combination tansu can serve.
+    /// No sasl, no tls: plaintext.
     #[test]
     fn plaintext() {
         let cfg = client_config(&settings(None, None));
@@ -142,7 +143,7 @@ mod tests {
         );
     }
 
-    /// SASL without TLS (not testable against tansu, whose SASL has no usable mechanism).
+    /// SASL without TLS.
     #[test]
     fn sasl_plaintext() {
         let cfg = client_config(&settings(Some(sasl(SaslMechanism::Plain)), None));
@@ -158,7 +159,7 @@ mod tests {
         );
     }
 
-    /// SCRAM mechanisms keep librdkafka's spelling (not testable against tansu).
+    /// SCRAM mechanisms keep librdkafka's spelling.
     #[test]
     fn sasl_scram_mechanisms() {
         for (mechanism, name) in [
@@ -170,8 +171,7 @@ mod tests {
         }
     }
 
-    /// TLS with every file and a key password (not testable against tansu, which has no TLS
-    /// listener in this setup).
+    /// TLS with every file and a key password.
     #[test]
     fn ssl_with_client_certificate() {
         let cfg = client_config(&settings(None, Some(tls_full())));
@@ -188,8 +188,7 @@ mod tests {
         );
     }
 
-    /// An empty `tls {}` block still means SSL, verified against the system CAs (not testable
-    /// against tansu).
+    /// An empty `tls {}` block still means SSL, verified against the system CAs.
     #[test]
     fn ssl_with_defaults_only() {
         let cfg = client_config(&settings(None, Some(Tls::default())));
@@ -202,7 +201,7 @@ mod tests {
         );
     }
 
-    /// `insecure_skip_verify` turns verification off (not testable against tansu).
+    /// `insecure_skip_verify` turns verification off.
     #[test]
     fn ssl_insecure_skip_verify() {
         let tls = Tls {
@@ -217,7 +216,7 @@ mod tests {
         assert_eq!(cfg.get("security.protocol"), Some("SSL"));
     }
 
-    /// SASL over TLS, the CKafka public-endpoint case (not testable against tansu).
+    /// SASL over TLS, the CKafka public-endpoint case.
     #[test]
     fn sasl_ssl() {
         let cfg = client_config(&settings(

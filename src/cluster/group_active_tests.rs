@@ -1,6 +1,8 @@
-//! Kafka's refusal of an offset commit to a group with live members, which tansu cannot show (it
-//! accepts such commits). Unit-level: these run against librdkafka's built-in mock cluster, which
-//! follows Kafka's classic group rules; they test ferry's error mapping, not a broker.
+//! The refusal of an offset commit to a group with live members, at unit level: these run
+//! against librdkafka's built-in mock cluster, which follows Kafka's classic group rules, and
+//! test ferry's error mapping, including answers a real broker gives only in passing (a
+//! rebalance under way, another generation). Kafka's own refusal (UNKNOWN_MEMBER_ID for a live
+//! member) is tested end to end in `tests/cluster_writes.rs`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -33,8 +35,8 @@ fn mock_cluster() -> (MockCluster<'static, DefaultProducerContext>, RdKafkaClust
 }
 
 /// Kafka answers a commit from outside the generation of a group with members
-/// UNKNOWN_MEMBER_ID: ferry refuses with the typed "active members" error. tansu accepts such
-/// commits (see above), so this runs against librdkafka's mock cluster.
+/// UNKNOWN_MEMBER_ID: ferry refuses with the typed "active members" error (here from the mock
+/// cluster; against Kafka in `tests/cluster_writes.rs`).
 #[test]
 fn commit_to_a_group_with_a_live_member_is_refused_by_kafka_rules() {
     let (mock, cluster) = mock_cluster();

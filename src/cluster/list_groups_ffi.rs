@@ -1,9 +1,10 @@
 //! ListConsumerGroups and DescribeConsumerGroups, which rdkafka 0.39 does not wrap.
 //!
 //! rdkafka's `fetch_group_list` describes every group it lists (ListGroups v0, then
-//! DescribeGroups for all groups). tansu 0.6.0 closes the connection when asked to describe a
-//! group that only has committed offsets, so ferry lists groups with their state (ListGroups v4)
-//! and describes only groups that may have members.
+//! DescribeGroups for all groups). ferry lists groups with their state (ListGroups v4) and
+//! describes only groups that may have members: Kafka lists a group that only has committed
+//! offsets as Empty, and a broker that cannot describe such a group (some Kafka-compatible
+//! brokers close the connection) is then never asked to.
 
 use std::ffi::{CString, c_char};
 use std::time::{Duration, Instant};

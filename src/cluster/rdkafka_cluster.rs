@@ -35,8 +35,9 @@ use super::{
 };
 use crate::config::ClusterSettings;
 
-/// Keys every real Kafka broker returns for a topic. A response without all of them holds only
-/// the explicitly set keys (tansu does this).
+/// Keys every real Kafka broker returns for a topic (Kafka describes every topic key, defaults
+/// included). A response without all of them holds only the explicitly set keys, as some
+/// Kafka-compatible brokers answer.
 const USUAL_TOPIC_KEYS: [&str; 5] = [
     "retention.ms",
     "cleanup.policy",
@@ -573,9 +574,10 @@ impl ClusterAccess for RdKafkaCluster {
     /// groups that may have members (state not Empty or Dead; "Unknown" when the broker does
     /// not report states) for their member count.
     ///
-    /// A broker that drops the connection on DescribeGroups (tansu 0.6.0 does, for every group)
-    /// does not fail the listing: those groups keep their listed state with 0 members, and a
-    /// warning says so.
+    /// Kafka lists a group that only has committed offsets as Empty, so it is not described.
+    /// A broker that cannot describe groups (it drops the connection on DescribeGroups, as some
+    /// Kafka-compatible brokers do) does not fail the listing: those groups keep their listed
+    /// state with 0 members, and a warning says so.
     fn list_groups(&self) -> Result<Vec<GroupListing>, ClusterError> {
         let started = Instant::now();
         let client = self.consumer.client();
@@ -837,8 +839,9 @@ impl ClusterAccess for RdKafkaCluster {
         Err(self.commit_error(group, code, detail, started))
     }
 
-    /// Describes the group (one DescribeGroups request). A broker that drops the connection
-    /// on DescribeGroups (tansu 0.6.0 does) or does not support it gives
+    /// Describes the group (one DescribeGroups request): Kafka reports its live members, none
+    /// for a group that only has committed offsets. A broker that cannot describe groups (it
+    /// drops the connection on DescribeGroups or does not support it) gives
     /// [`GroupActivity::Unknown`], not an error.
     fn group_activity(&self, group: &str) -> Result<GroupActivity, ClusterError> {
         let operation = "DescribeGroups";
@@ -872,8 +875,8 @@ impl ClusterAccess for RdKafkaCluster {
                 tracing::debug!(role = %self.role, group, state, members, "described group");
                 Ok(GroupActivity::Members(members))
             }
-            // DescribeGroups v6 (Kafka 4) and tansu answer this for a group that does not
-            // exist; older brokers describe it as Dead with no members.
+            // DescribeGroups v6 (Kafka 4) answers this for a group that does not exist; older
+            // brokers describe it as Dead with no members.
             Err(f) if f.code == RDKafkaErrorCode::GroupIdNotFound => Ok(GroupActivity::Members(0)),
             // The group's coordinator is still starting (a cluster's first group creates
             // __consumer_offsets): nobody can be a member yet, and the wait asks again.
@@ -1009,8 +1012,8 @@ fn refused_for_active_members(code: RDKafkaErrorCode) -> bool {
     )
 }
 
-/// DescribeGroups failures that mean "this broker cannot tell", not "something is wrong": a
-/// dropped connection (tansu 0.6.0) or an unsupported request.
+/// DescribeGroups failures of a group coordinator that is not serving yet (loading
+/// `__consumer_offsets`, not elected, or moved).
 fn coordinator_not_ready(code: RDKafkaErrorCode) -> bool {
     use RDKafkaErrorCode as C;
     matches!(
@@ -1019,6 +1022,9 @@ fn coordinator_not_ready(code: RDKafkaErrorCode) -> bool {
     )
 }
 
+/// DescribeGroups failures that mean "this broker cannot tell", not "something is wrong": a
+/// broker without the capability, which drops the connection on DescribeGroups or does not
+/// support the request.
 fn undescribable(code: RDKafkaErrorCode) -> bool {
     use RDKafkaErrorCode as C;
     matches!(
@@ -1180,8 +1186,9 @@ mod tests {
         assert_eq!(block_on_until(async { 7 }, started), Some(7));
     }
 
-    /// Kafka answers -1 for a timestamp after the last record; tansu 0.6.0 answers 0 instead,
-    /// so this mapping is only testable here.
+    /// Kafka answers -1 for a timestamp after the last record (librdkafka: `Offset::End`), and
+    /// ferry then asks for the end offset; end to end in `tests/cluster_access.rs`, the split
+    /// itself here.
     #[test]
     fn timestamp_past_the_last_record_asks_for_the_end() {
         let mut answer = TopicPartitionList::new();
@@ -1256,8 +1263,8 @@ mod tests {
         );
     }
 
-    /// tansu 0.6.0 accepts IncrementalAlterConfigs for any topic (even unknown ones) and any
-    /// value, so the refusal message is only testable here.
+    /// The message for the topics a broker refused in an IncrementalAlterConfigs answer (Kafka
+    /// refuses an invalid value with INVALID_CONFIG): each topic with the keys ferry tried.
     #[test]
     fn config_refusals_name_the_topic_and_keys() {
         let changes = BTreeMap::from([

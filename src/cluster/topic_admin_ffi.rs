@@ -317,9 +317,8 @@ mod tests {
         }
     }
 
-    /// The success path of adding partitions cannot run against tansu (it answers
-    /// UNSUPPORTED_FEATURE), so this is the check that each topic's requested total is sent
-    /// as given, in the given order.
+    /// Each topic's requested total is sent as given, in the given order (adding partitions
+    /// end to end against Kafka is in `tests/cluster_writes.rs`).
     #[test]
     fn partition_requests_send_the_totals_as_given() {
         let totals = BTreeMap::from([("orders".to_string(), 12), ("payments".to_string(), 4)]);

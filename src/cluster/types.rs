@@ -47,8 +47,10 @@ pub struct PartitionMetadata {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicConfig {
     pub entries: BTreeMap<String, ConfigValue>,
-    /// False when the broker returned only explicitly set keys (tansu does, and flags them all as
-    /// defaults): then every entry counts as explicitly set and absent keys use platform defaults.
+    /// True for Kafka, which describes every topic key, defaults included (flagged as such).
+    /// False when the broker returned only explicitly set keys (some Kafka-compatible brokers
+    /// do, and flag them all as defaults): then every entry counts as explicitly set and absent
+    /// keys use platform defaults.
     pub complete: bool,
 }
 
@@ -121,7 +123,7 @@ impl TopicResult {
 pub enum GroupActivity {
     /// Members in the group right now (0: nobody consumes).
     Members(usize),
-    /// The broker would not describe the group (tansu 0.6.0 drops the connection on
-    /// DescribeGroups); watch its committed offsets instead.
+    /// The broker cannot describe groups (it drops the connection on DescribeGroups or does
+    /// not support it); watch the group's committed offsets instead.
     Unknown { reason: String },
 }

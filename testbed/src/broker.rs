@@ -61,7 +61,8 @@ pub struct Broker {
     ports: Ports,
     distribution: Distribution,
     dir: PathBuf,
-    data_dir: PathBuf,
+    /// The test bed's directory: `dir`'s parent, where the log lives.
+    bed_dir: PathBuf,
     child: Option<Child>,
 }
 
@@ -190,7 +191,7 @@ impl Broker {
             },
             distribution: distribution.clone(),
             dir,
-            data_dir: data_dir.to_owned(),
+            bed_dir: data_dir.to_owned(),
             child: None,
         })
     }
@@ -251,7 +252,7 @@ impl Broker {
 
     /// The broker's log file (the JVM's standard output and error).
     pub fn log_path(&self) -> PathBuf {
-        self.data_dir.join(format!("{}.log", self.name))
+        self.bed_dir.join(format!("{}.log", self.name))
     }
 
     /// The release this broker runs.

@@ -90,15 +90,16 @@ pub fn create_topic(
     )
 }
 
-/// Creates every `(name, partitions, config)` topic, replication factor 1, in CreateTopics
-/// requests of up to 500 topics, and waits until metadata shows all their partitions.
-pub fn create_topics_batch(bootstrap: &str, topics: &[(&str, i32, &[(&str, &str)])]) -> Result<()> {
-    let specs: Vec<TopicSpec> = topics
+/// Creates the topics `names`, each with `partitions` partitions, replication factor 1 and no
+/// config, in CreateTopics requests of up to 500 topics, and waits until metadata shows all
+/// their partitions.
+pub fn create_topics_batch(bootstrap: &str, names: &[String], partitions: i32) -> Result<()> {
+    let specs: Vec<TopicSpec> = names
         .iter()
-        .map(|&(name, partitions, config)| TopicSpec {
-            name: name.to_owned(),
+        .map(|name| TopicSpec {
+            name: name.clone(),
             partitions,
-            config,
+            config: &[],
         })
         .collect();
     create_topics(&admin(bootstrap)?, &specs)
@@ -480,4 +481,157 @@ fn value(n: usize, size: usize) -> Vec<u8> {
     let mut value = format!("value-{n}-").into_bytes();
     value.resize(size, b'.');
     value
+}
+
+/// Deletes the records of `topic[partition]` before offset `before` (DeleteRecords), as retention
+/// would: the partition's log start offset moves to `before`. Returns the log start offset the
+/// broker reports afterwards.
+pub fn delete_records(bootstrap: &str, topic: &str, partition: i32, before: i64) -> Result<i64> {
+    let admin = admin(bootstrap)?;
+    let mut offsets = TopicPartitionList::with_capacity(1);
+    offsets
+        .add_partition_offset(topic, partition, Offset::Offset(before))
+        .with_context(|| format!("offset {before} for {topic}[{partition}]"))?;
+    let options = AdminOptions::new()
+        .request_timeout(Some(REQUEST_TIMEOUT))
+        .operation_timeout(Some(REQUEST_TIMEOUT));
+    let result = block_on(admin.delete_records(&offsets, &options))
+        .with_context(|| format!("DeleteRecords before {before} on {topic}[{partition}]"))?;
+    let element = result
+        .find_partition(topic, partition)
+        .with_context(|| format!("DeleteRecords answered nothing for {topic}[{partition}]"))?;
+    element
+        .error()
+        .with_context(|| format!("DeleteRecords before {before} on {topic}[{partition}]"))?;
+    match element.offset() {
+        Offset::Offset(low) => Ok(low),
+        other => bail!("DeleteRecords on {topic}[{partition}] reports log start {other:?}"),
+    }
+}
+
+/// One transaction of [`produce_transactions`]: `records` records, then a commit or an abort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transaction {
+    pub records: usize,
+    pub commit: bool,
+}
+
+/// One record [`produce_transactions`] wrote, where it landed, and whether its transaction
+/// committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionalRecord {
+    pub offset: i64,
+    pub key: String,
+    pub value: Vec<u8>,
+    pub committed: bool,
+}
+
+/// Delivery offsets by record number, for [`produce_transactions`].
+#[derive(Default)]
+struct OffsetTracker {
+    offsets: Mutex<Vec<Result<i64, String>>>,
+}
+
+impl ClientContext for OffsetTracker {}
+
+impl ProducerContext for OffsetTracker {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, index: usize) {
+        use rdkafka::message::Message;
+        let outcome = match result {
+            Ok(message) => Ok(message.offset()),
+            Err((error, _)) => Err(error.to_string()),
+        };
+        let mut offsets = self.offsets.lock().unwrap();
+        if offsets.len() <= index {
+            offsets.resize(index + 1, Err("no delivery report".to_owned()));
+        }
+        offsets[index] = outcome;
+    }
+}
+
+/// Writes `transactions` in order to `topic[partition]` with one transactional producer
+/// (`transactional.id` = `transactional_id`), committing or aborting each. Record `n` of
+/// transaction `t` has key `t<t>-k-<n>` and a `value_size`-byte value `t<t>-value-<n>-...`.
+///
+/// Every record is delivered before its transaction ends, aborted ones included, so the log
+/// holds the records of an aborted transaction followed by its abort marker just as it holds a
+/// committed one's followed by its commit marker (each marker takes an offset): only a
+/// `read_committed` consumer skips the aborted records. Returns every record in log order.
+pub fn produce_transactions(
+    bootstrap: &str,
+    transactional_id: &str,
+    topic: &str,
+    partition: i32,
+    transactions: &[Transaction],
+    value_size: usize,
+) -> Result<Vec<TransactionalRecord>> {
+    let producer: BaseProducer<OffsetTracker> = client::config(bootstrap)
+        .set("transactional.id", transactional_id)
+        .set("linger.ms", "5")
+        .set("message.timeout.ms", "60000")
+        .create_with_context(OffsetTracker::default())
+        .with_context(|| format!("cannot create a transactional producer for {bootstrap}"))?;
+    producer
+        .init_transactions(REQUEST_TIMEOUT)
+        .with_context(|| format!("initializing transactions of {transactional_id}"))?;
+    let mut written = Vec::new();
+    for (t, transaction) in transactions.iter().enumerate() {
+        producer
+            .begin_transaction()
+            .with_context(|| format!("beginning transaction {t}"))?;
+        for n in 0..transaction.records {
+            let key = format!("t{t}-k-{n}");
+            let mut value = format!("t{t}-value-{n}-").into_bytes();
+            value.resize(value_size, b'.');
+            let index = written.len();
+            let mut record = BaseRecord::with_opaque_to(topic, index)
+                .partition(partition)
+                .key(&key)
+                .payload(&value);
+            loop {
+                match producer.send(record) {
+                    Ok(()) => break,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        record = back;
+                        producer.poll(Duration::from_millis(20));
+                    }
+                    Err((error, _)) => {
+                        return Err(anyhow!(error)).with_context(|| {
+                            format!("producing to {topic}[{partition}] in transaction {t}")
+                        });
+                    }
+                }
+            }
+            written.push(TransactionalRecord {
+                offset: -1,
+                key,
+                value,
+                committed: transaction.commit,
+            });
+        }
+        // Delivered before the end: an abort would otherwise purge records still queued.
+        producer
+            .flush(REQUEST_TIMEOUT)
+            .with_context(|| format!("delivering the records of transaction {t}"))?;
+        if transaction.commit {
+            producer
+                .commit_transaction(REQUEST_TIMEOUT)
+                .with_context(|| format!("committing transaction {t}"))?;
+        } else {
+            producer
+                .abort_transaction(REQUEST_TIMEOUT)
+                .with_context(|| format!("aborting transaction {t}"))?;
+        }
+    }
+    let offsets = producer.context().offsets.lock().unwrap();
+    for (index, record) in written.iter_mut().enumerate() {
+        match offsets.get(index) {
+            Some(Ok(offset)) => record.offset = *offset,
+            Some(Err(error)) => bail!("record {} ({}) was not delivered: {error}", index, record.key),
+            None => bail!("record {} ({}) got no delivery report", index, record.key),
+        }
+    }
+    Ok(written)
 }
