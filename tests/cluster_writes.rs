@@ -242,6 +242,8 @@ fn add_partitions_raises_the_partition_counts() {
 
     let totals = BTreeMap::from([(orders.to_string(), 4), (payments.to_string(), 3)]);
     cluster.add_partitions(&totals).unwrap();
+    // Repeated with the same totals (an apply run again), the call is a no-op, not an error.
+    cluster.add_partitions(&totals).unwrap();
 
     // No waiting here: add_partitions returned only once metadata showed them.
     let topics = inspect::topics(bootstrap).unwrap();

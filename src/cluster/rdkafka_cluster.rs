@@ -796,10 +796,30 @@ impl ClusterAccess for RdKafkaCluster {
         }
         let answers = create_partitions(self.admin.inner(), &requests, self.timeout)
             .map_err(|f| self.admin_error(operation, f, started))?;
-        let refused: Vec<(String, AdminFailure)> = answers
+        let mut refused: Vec<(String, AdminFailure)> = answers
             .into_iter()
             .filter_map(|(topic, answer)| answer.err().map(|f| (topic, f)))
             .collect();
+        // A repeated call (an apply run again) finds the total already there: Kafka refuses it
+        // as INVALID_PARTITIONS, but the topic is as asked, so that is not a failure.
+        let repeated: Vec<String> = refused
+            .iter()
+            .filter(|(_, f)| f.code == RDKafkaErrorCode::InvalidPartitions)
+            .map(|(topic, _)| topic.clone())
+            .collect();
+        if !repeated.is_empty()
+            && let Ok(described) = describe_topics(self.admin.inner(), &repeated, self.timeout)
+        {
+            let already: Vec<String> = described
+                .into_iter()
+                .filter_map(|(topic, answer)| {
+                    let partitions = answer.ok()?;
+                    let total = usize::try_from(*topic_totals.get(&topic)?).ok()?;
+                    (partitions.len() == total).then_some(topic)
+                })
+                .collect();
+            refused.retain(|(topic, _)| !already.contains(topic));
+        }
         if let Some((_, first)) = refused.first() {
             let detail = refused
                 .iter()
