@@ -1,4 +1,4 @@
-//! Tests against real tansu brokers (needs tansu 0.6.0: scripts/install-tansu.sh or FERRY_TANSU).
+//! Tests against real Apache Kafka brokers (needs the jars: scripts/install-kafka.sh).
 
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ferry_testbed::{Broker, Testbed, inspect, procnet, seed};
+use ferry_testbed::{Broker, BrokerOptions, Distribution, Testbed, inspect, procnet, seed};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
@@ -338,4 +338,50 @@ fn run_stops_brokers_on_sigterm() {
         "brokers stopped"
     );
     assert!(!Path::new(fields[2]).exists(), "testbed directory removed");
+}
+
+/// A release that was never installed is one paragraph naming the script that installs it.
+#[test]
+fn a_release_that_is_not_installed_names_the_install_script() {
+    let error = Distribution::locate_version("9.9.9").unwrap_err();
+    let message = format!("{error:#}");
+    assert!(message.contains("Apache Kafka 9.9.9 is not installed"), "{message}");
+    assert!(message.contains("scripts/install-kafka.sh 9.9.9"), "{message}");
+    assert!(!message.contains('\n'), "one paragraph: {message}");
+}
+
+/// A broker that exits during start-up (here: a property it cannot parse) is reported with the
+/// broker's first error and its log file, at once, not after the readiness timeout.
+#[test]
+fn a_broker_that_fails_to_start_quotes_its_first_error_and_names_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = BrokerOptions::default().with_property("num.io.threads", "many");
+    let started = Instant::now();
+    let error = Broker::start_with("broken", dir.path(), &options).unwrap_err();
+    let message = format!("{error:#}");
+    assert!(message.contains("exited"), "{message}");
+    assert!(message.contains("num.io.threads"), "{message}");
+    assert!(
+        message.contains(&dir.path().join("broken.log").display().to_string()),
+        "{message}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+}
+
+/// The install script refuses clearly, and at once, when there is no Java to run the brokers.
+#[test]
+fn install_script_without_java_says_what_to_install() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new("bash")
+        .arg(root.join("scripts/install-kafka.sh"))
+        .env("FERRY_JAVA", "/nonexistent/java")
+        .env("FERRY_KAFKA_CACHE", tempfile::tempdir().unwrap().path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no Java found"), "{stderr}");
+    assert!(stderr.contains("JAVA_HOME or FERRY_JAVA"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing printed as a path");
 }
