@@ -629,8 +629,10 @@ pub fn produce_transactions(
     for (index, record) in written.iter_mut().enumerate() {
         match offsets.get(index) {
             Some(Ok(offset)) => record.offset = *offset,
-            Some(Err(error)) => bail!("record {} ({}) was not delivered: {error}", index, record.key),
-            None => bail!("record {} ({}) got no delivery report", index, record.key),
+            Some(Err(error)) => {
+                bail!("record {index} ({}) was not delivered: {error}", record.key)
+            }
+            None => bail!("record {index} ({}) got no delivery report", record.key),
         }
     }
     Ok(written)

@@ -196,6 +196,56 @@ pub fn read_from(bootstrap: &str, topic: &str, partition: i32, from: i64) -> Vec
     records
 }
 
+/// Every record of `topic[partition]` with `isolation.level` = `isolation` (`read_committed` or
+/// `read_uncommitted`), read until the consumer reports the end of the partition: unlike
+/// [`read_from`], this ends on a partition whose last offsets hold no record a consumer sees
+/// (transaction markers, aborted records).
+pub fn read_isolated(bootstrap: &str, topic: &str, partition: i32, isolation: &str) -> Vec<Rec> {
+    let consumer: BaseConsumer = client(bootstrap)
+        .set("group.id", "ferry-test-reader")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .set("isolation.level", isolation)
+        .create()
+        .unwrap();
+    let (low, high) = consumer
+        .fetch_watermarks(topic, partition, TIMEOUT)
+        .unwrap();
+    let mut records = Vec::new();
+    if high <= low {
+        return records;
+    }
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(topic, partition, Offset::Offset(low))
+        .unwrap();
+    consumer.assign(&assignment).unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "reading {topic}[{partition}] ({isolation}) found no end"
+        );
+        let message = match consumer.poll(Duration::from_millis(100)) {
+            None => continue,
+            Some(Err(KafkaError::PartitionEOF(_))) => return records,
+            Some(message) => message.unwrap(),
+        };
+        records.push(Rec {
+            offset: message.offset(),
+            key: message.key().map(<[u8]>::to_vec),
+            value: message.payload().map(<[u8]>::to_vec),
+            headers: message.headers().map_or_else(Vec::new, |headers| {
+                headers
+                    .iter()
+                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
+            }),
+            timestamp: message.timestamp().to_millis().unwrap(),
+        });
+    }
+}
+
 /// What the target must hold for `source` after a copy: the same records in order at consecutive
 /// offsets from 0 (no duplicate, no gap), each with ferry's source-offset header appended.
 pub fn expected_copy(source: &[Rec]) -> Vec<Rec> {

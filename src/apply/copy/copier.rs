@@ -21,7 +21,7 @@ use rdkafka::producer::{BaseProducer, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::clients::{FLUSH_TIMEOUT, copy_consumer, kafka, producer_config, stops_copy};
-use super::delivery::{Deliveries, send};
+use super::delivery::{Deliveries, WhenFull, send};
 use super::offset_map::OffsetMap;
 use super::resume::resume_points;
 use super::{CopyError, CopyProgress};
@@ -62,8 +62,11 @@ pub struct CopyOutcome {
     pub partition: i32,
     /// Records delivered to the target in this run.
     pub copied: u64,
-    /// The source offset after the last record copied (in this run or an earlier one): where the
-    /// next run resumes.
+    /// The source offset after the last record copied (in this run or an earlier one), or the
+    /// source end the copy reached: the copy covers the source up to here (exclusive). The two
+    /// differ where the partition ends in offsets no `read_committed` consumer sees (transaction
+    /// markers, aborted transactions): a consumer that read everything commits the end, past
+    /// them, and that offset must translate to the end of the copy.
     pub next_source_offset: i64,
     /// Source offset -> target offset of every record copied in this run, starting at the resume
     /// point and the target's end offset when the run started.
@@ -233,7 +236,8 @@ pub fn copy_partitions(
 
 /// Where one partition stands; written by its reader thread, read for progress.
 struct PartitionState {
-    /// The source offset after the last record handed to the producer.
+    /// The source offset after the last record handed to the producer; `end` once the partition
+    /// is done (what lies between holds no record the consumer returns).
     next: AtomicI64,
     /// The source high watermark read at the start.
     end: i64,
@@ -357,7 +361,9 @@ impl Reader {
                 open -= self.finish(&jobs[index], state)?;
                 continue;
             }
-            send(producer, &message, &jobs[index], index)?;
+            // Only the copy's own thread polls the producer, so that delivery reports are
+            // served in order (see `WhenFull::Wait`).
+            send(producer, &message, &jobs[index], index, WhenFull::Wait)?;
             state.next.store(offset + 1, Ordering::Relaxed);
             if offset + 1 >= state.end {
                 open -= self.finish(&jobs[index], state)?;
@@ -395,6 +401,11 @@ impl Reader {
     }
 
     /// Marks a partition done and stops fetching it; returns 1, or 0 if it was done already.
+    ///
+    /// Done means the consumer got past `end - 1`: every offset below `end` was handed to the
+    /// producer or holds no record a `read_committed` consumer returns (a transaction marker, an
+    /// aborted record), so the copy covers the source up to `end`, even where the last records
+    /// handed over end earlier.
     fn finish_partition(
         &self,
         topic: &str,
@@ -404,6 +415,7 @@ impl Reader {
         if state.done.swap(true, Ordering::Relaxed) {
             return Ok(0);
         }
+        state.next.fetch_max(state.end, Ordering::Relaxed);
         let mut list = TopicPartitionList::new();
         list.add_partition(topic, partition);
         self.consumer

@@ -14,6 +14,22 @@ use super::header::{SOURCE_OFFSET_HEADER, encode_source_offset};
 use super::offset_map::OffsetMap;
 use super::{CopyError, CopyJob};
 
+/// How long [`send`] waits for room in a full producer queue before trying again.
+const QUEUE_FULL_WAIT: Duration = Duration::from_millis(10);
+
+/// What [`send`] does while the producer queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum WhenFull {
+    /// Serve delivery reports itself: the caller is the only thread that polls the producer
+    /// (`replicate`'s loop).
+    Poll,
+    /// Wait for the thread that polls the producer to serve them (`copy_partitions`' readers).
+    /// Two threads polling one producer serve consecutive batches of a partition at the same
+    /// time, so [`Deliveries`] would see their reports out of order: a record landing after the
+    /// previous one looks like another writer's ([`CopyError::ConcurrentWrite`]).
+    Wait,
+}
+
 /// Enqueues the copy of `message`, waiting for deliveries while the producer queue is full.
 ///
 /// The copy goes to the same partition number with the same key, value (null stays null),
@@ -23,6 +39,7 @@ pub(super) fn send(
     message: &BorrowedMessage<'_>,
     job: &CopyJob,
     index: usize,
+    when_full: WhenFull,
 ) -> Result<(), CopyError> {
     let offset = message.offset();
     let source_headers = message.headers();
@@ -63,7 +80,10 @@ pub(super) fn send(
             Ok(()) => return Ok(()),
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                 record = back;
-                producer.poll(Duration::from_millis(10));
+                match when_full {
+                    WhenFull::Poll => producer.poll(QUEUE_FULL_WAIT),
+                    WhenFull::Wait => std::thread::sleep(QUEUE_FULL_WAIT),
+                }
                 producer.context().check()?;
             }
             Err((error, _)) => {

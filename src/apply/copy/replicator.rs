@@ -42,7 +42,7 @@ use super::clients::{
     CONSUMER_QUEUE_KBYTES, FETCH_MAX_BYTES, FLUSH_TIMEOUT, REQUEST_TIMEOUT, kafka,
     metadata_consumer, producer_config, stops_copy,
 };
-use super::delivery::{Deliveries, send};
+use super::delivery::{Deliveries, WhenFull, send};
 use super::offset_map::OffsetMap;
 use super::resume::{resume_points, source_watermarks};
 use super::{CopyError, CopyJob, CopyProgress};
@@ -174,7 +174,8 @@ pub fn replicate(
                 if message.offset() < partition.next {
                     continue;
                 }
-                if let Err(error) = send(&shared.producer, &message, &shared.jobs[index], index) {
+                let job = &shared.jobs[index];
+                if let Err(error) = send(&shared.producer, &message, job, index, WhenFull::Poll) {
                     break Err(error);
                 }
                 partition.next = message.offset() + 1;

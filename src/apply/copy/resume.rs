@@ -117,9 +117,8 @@ pub enum ResumeRefusal {
 /// `job_start` is where to start on an empty target; `source_log_start` and `source_end` are the
 /// source partition's low and high watermarks.
 ///
-/// This decision is a pure function so that the retention-gap case is tested at the unit level:
-/// tansu, the test broker, cannot move a log start (DeleteRecords panics it), so no test against
-/// a real broker can produce a gap.
+/// This decision is a pure function, table-tested below case by case; tests/copy_kafka.rs
+/// produces a real retention gap (DeleteRecords on a Kafka source) end to end.
 pub fn resume_point(
     target_last: Option<Option<i64>>,
     job_start: i64,
@@ -234,8 +233,8 @@ fn target_tails(target: &ClientConfig, jobs: &[CopyJob]) -> Result<Vec<TargetTai
 mod tests {
     use super::*;
 
-    /// The retention-gap decision, tested here because tansu cannot move a log start (its
-    /// DeleteRecords panics the broker), so no broker test can create a gap.
+    /// Every case of the decision; the retention gap against a real broker is in
+    /// tests/copy_kafka.rs.
     #[test]
     fn resume_point_table() {
         use ResumeRefusal::*;
