@@ -210,7 +210,11 @@ mod tests {
             .why_not_carried("message.timestamp.difference.max.ms")
             .unwrap();
         assert!(why.contains("removed in Kafka 4.0"), "{why}");
-        assert!(Platform::Kafka.key("message.timestamp.difference.max.ms").is_none());
+        assert!(
+            Platform::Kafka
+                .key("message.timestamp.difference.max.ms")
+                .is_none()
+        );
     }
 
     #[test]

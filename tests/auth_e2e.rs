@@ -62,7 +62,10 @@ fn run_plan(dir: &Path, password: &str) -> Result<Value, (Option<i32>, String)> 
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let all = format!("{}{stderr}", String::from_utf8_lossy(&out.stdout));
     for secret in [ADMIN_PASSWORD, FERRY_PASSWORD] {
-        assert!(!all.contains(secret), "a password appeared in ferry's output: {all}");
+        assert!(
+            !all.contains(secret),
+            "a password appeared in ferry's output: {all}"
+        );
     }
     if out.status.success() {
         Ok(serde_json::from_slice(&out.stdout).expect("plan --format json prints JSON"))
@@ -72,7 +75,11 @@ fn run_plan(dir: &Path, password: &str) -> Result<Value, (Option<i32>, String)> 
 }
 
 fn assert_planned_against(plan: &Value, bed: &Testbed) {
-    assert_eq!(plan["target"]["cluster_id"], bed.target.cluster_id.as_str(), "{plan}");
+    assert_eq!(
+        plan["target"]["cluster_id"],
+        bed.target.cluster_id.as_str(),
+        "{plan}"
+    );
     let orders = plan["topics"]
         .as_array()
         .unwrap()

@@ -141,7 +141,10 @@ fn create_time_is_kept_and_log_append_time_is_restamped_noted_and_verified_witho
     assert!(
         stamped_target.iter().all(|r| r.timestamp >= copy_started),
         "the target stamps each copy when it appends it: {:?}",
-        stamped_target.iter().map(|r| r.timestamp).collect::<Vec<_>>()
+        stamped_target
+            .iter()
+            .map(|r| r.timestamp)
+            .collect::<Vec<_>>()
     );
 
     // The state says which ranges were verified without timestamps.

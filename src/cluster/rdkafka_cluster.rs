@@ -261,7 +261,9 @@ impl RdKafkaCluster {
     fn validate_only_refusal(
         &self,
         operation: &str,
-        future: impl std::future::Future<Output = rdkafka::error::KafkaResult<Vec<rdkafka::admin::TopicResult>>>,
+        future: impl std::future::Future<
+            Output = rdkafka::error::KafkaResult<Vec<rdkafka::admin::TopicResult>>,
+        >,
         started: Instant,
     ) -> Result<Option<RDKafkaErrorCode>, ClusterError> {
         match block_on_until(future, started + self.timeout + Duration::from_secs(1)) {
@@ -271,7 +273,10 @@ impl RdKafkaCluster {
                 String::new(),
                 started,
             )),
-            Some(Ok(results)) => Ok(results.into_iter().find_map(Result::err).map(|(_, code)| code)),
+            Some(Ok(results)) => Ok(results
+                .into_iter()
+                .find_map(Result::err)
+                .map(|(_, code)| code)),
             Some(Err(e)) => match error_code(&e) {
                 Some(code) => Ok(Some(code)),
                 None => Err(self.kafka_error(operation, e, started)),
@@ -313,7 +318,10 @@ impl RdKafkaCluster {
                 Ok(result) => match result.elements().into_iter().find_map(|elem| {
                     elem.error().err().map(|e| {
                         let code = error_code(&e).unwrap_or(RDKafkaErrorCode::Fail);
-                        (code, format!("{}[{}]: {code}", elem.topic(), elem.partition()))
+                        (
+                            code,
+                            format!("{}[{}]: {code}", elem.topic(), elem.partition()),
+                        )
                     })
                 }) {
                     None => return Ok(result),
@@ -326,7 +334,9 @@ impl RdKafkaCluster {
             };
             // Leadership still settling (a topic just created, a broker just restarted): Kafka
             // documents these as retriable, so ask again until the deadline.
-            if !is_retriable_partition_error(code) || Instant::now() + pause >= started + self.timeout {
+            if !is_retriable_partition_error(code)
+                || Instant::now() + pause >= started + self.timeout
+            {
                 return Err(self.error("ListOffsets", code, detail, started));
             }
             tracing::debug!(role = %self.role, %code, "ListOffsets retried");
@@ -581,8 +591,20 @@ impl ClusterAccess for RdKafkaCluster {
     fn list_groups(&self) -> Result<Vec<GroupListing>, ClusterError> {
         let started = Instant::now();
         let client = self.consumer.client();
-        let listed = list_consumer_groups(client, self.timeout)
-            .map_err(|f| self.admin_error("ListGroups", f, started))?;
+        // A cluster's first group request creates __consumer_offsets; until its coordinator has
+        // loaded, ListGroups answers a coordinator error: ask again until the deadline.
+        let mut pause = Duration::from_millis(50);
+        let listed = loop {
+            let left = (started + self.timeout).saturating_duration_since(Instant::now());
+            match list_consumer_groups(client, left) {
+                Err(f) if coordinator_not_ready(f.code) && left > pause => {
+                    tracing::debug!(role = %self.role, failure = ?f, "ListGroups retried");
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                }
+                answer => break answer.map_err(|f| self.admin_error("ListGroups", f, started))?,
+            }
+        };
         tracing::debug!(role = %self.role, groups = ?listed, "listed consumer groups");
         let mut groups: Vec<GroupListing> = listed
             .into_iter()

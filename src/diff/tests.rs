@@ -592,7 +592,11 @@ fn a_mirror_into_a_log_append_time_topic_notes_that_timestamps_are_not_kept() {
         scheme: Scheme::Mirror,
         ..case(name, source, target)
     };
-    assert!(noted(mirror("carried", Some(topic(3, 1, 5, &log_append)), None)));
+    assert!(noted(mirror(
+        "carried",
+        Some(topic(3, 1, 5, &log_append)),
+        None
+    )));
     // A CreateTime source carries its type: the plan sets it back, and timestamps are kept.
     let reset = run(mirror(
         "on the target",
@@ -600,11 +604,26 @@ fn a_mirror_into_a_log_append_time_topic_notes_that_timestamps_are_not_kept() {
         Some(topic(3, 1, 0, &log_append)),
     ));
     assert!(
-        keys(&reset).iter().any(|(k, _, after)| k == "message.timestamp.type" && after == "CreateTime"),
+        keys(&reset)
+            .iter()
+            .any(|(k, _, after)| k == "message.timestamp.type" && after == "CreateTime"),
         "{reset:?}"
     );
-    assert!(!reset.notes.iter().any(|n| n == super::topic_diff::LOG_APPEND_TIME_NOTE));
-    assert!(!noted(mirror("create time", Some(topic(3, 1, 5, &[])), None)));
+    assert!(
+        !reset
+            .notes
+            .iter()
+            .any(|n| n == super::topic_diff::LOG_APPEND_TIME_NOTE)
+    );
+    assert!(!noted(mirror(
+        "create time",
+        Some(topic(3, 1, 5, &[])),
+        None
+    )));
     // Other schemes copy nothing: producers write the target themselves.
-    assert!(!noted(case("dual", Some(topic(3, 1, 5, &log_append)), None)));
+    assert!(!noted(case(
+        "dual",
+        Some(topic(3, 1, 5, &log_append)),
+        None
+    )));
 }

@@ -143,7 +143,10 @@ impl Broker {
         }
         let dir = data_dir.join(name);
         if dir.exists() {
-            bail!("{} already exists: a broker directory is used once", dir.display());
+            bail!(
+                "{} already exists: a broker directory is used once",
+                dir.display()
+            );
         }
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let cluster_id = new_cluster_id();
@@ -234,10 +237,12 @@ impl Broker {
                 Err(LaunchError::Failed(error)) => return Err(error),
             }
         }
-        Err(last.unwrap_or_else(|| anyhow!("no attempt made")).context(format!(
-            "restarting Kafka broker {} on port {} failed {START_ATTEMPTS} times",
-            self.name, self.port
-        )))
+        Err(last
+            .unwrap_or_else(|| anyhow!("no attempt made"))
+            .context(format!(
+                "restarting Kafka broker {} on port {} failed {START_ATTEMPTS} times",
+                self.name, self.port
+            )))
     }
 
     /// The broker's pid while it runs; `None` once stopped.
@@ -288,7 +293,12 @@ impl Broker {
         let config = self.dir.join("server.properties");
         fs::write(
             &config,
-            broker_config::server_properties(&self.options, self.ports, &self.dir.join("data"), tls_paths),
+            broker_config::server_properties(
+                &self.options,
+                self.ports,
+                &self.dir.join("data"),
+                tls_paths,
+            ),
         )
         .context("cannot write server.properties")
         .map_err(LaunchError::Failed)?;
@@ -364,7 +374,8 @@ impl Broker {
                 Err(error) => {
                     terminate(&mut child, libc::SIGKILL);
                     return Err(LaunchError::Failed(
-                        anyhow!(error).context(format!("cannot wait for Kafka broker {}", self.name)),
+                        anyhow!(error)
+                            .context(format!("cannot wait for Kafka broker {}", self.name)),
                     ));
                 }
             }
@@ -415,8 +426,12 @@ fn jvm_options() -> Vec<String> {
         _ => LEAN_JVM_OPTIONS.iter().map(|s| (*s).to_owned()).collect(),
     };
     options.extend(
-        ["-XX:+ExitOnOutOfMemoryError", "-XX:-UsePerfData", "-Djava.awt.headless=true"]
-            .map(String::from),
+        [
+            "-XX:+ExitOnOutOfMemoryError",
+            "-XX:-UsePerfData",
+            "-Djava.awt.headless=true",
+        ]
+        .map(String::from),
     );
     options
 }
@@ -425,7 +440,8 @@ fn jvm_options() -> Vec<String> {
 /// starting with '-' (Kafka's own rule, so the id can be passed on a command line).
 fn new_cluster_id() -> String {
     loop {
-        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes());
+        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(uuid::Uuid::new_v4().as_bytes());
         if !id.starts_with('-') {
             return id;
         }
@@ -443,7 +459,9 @@ fn pick_ports(options: &BrokerOptions) -> Result<Ports> {
     Ok(Ports {
         internal: internal.local_addr()?.port(),
         controller: controller.local_addr()?.port(),
-        client: client.map(|l| l.local_addr().map(|a| a.port())).transpose()?,
+        client: client
+            .map(|l| l.local_addr().map(|a| a.port()))
+            .transpose()?,
     })
 }
 
@@ -483,7 +501,11 @@ fn log_tail(log_file: &Path, marker: &str) -> String {
         })
         .unwrap_or_default();
     let tail = &lines[lines.len().saturating_sub(LOG_TAIL_LINES)..];
-    format!("{first_error}log tail ({}):\n{}", log_file.display(), tail.join("\n"))
+    format!(
+        "{first_error}log tail ({}):\n{}",
+        log_file.display(),
+        tail.join("\n")
+    )
 }
 
 /// Sends `signal`, waits up to [`STOP_TIMEOUT`], then SIGKILL; always reaps the child.

@@ -60,7 +60,10 @@ impl Security {
                 .iter()
                 .flat_map(|user| {
                     ["SCRAM-SHA-512", "SCRAM-SHA-256"].map(|mechanism| {
-                        format!("{mechanism}=[name={},password={}]", user.name, user.password)
+                        format!(
+                            "{mechanism}=[name={},password={}]",
+                            user.name, user.password
+                        )
                     })
                 })
                 .collect(),
@@ -153,7 +156,10 @@ pub fn server_properties(
         format!("CONTROLLER://127.0.0.1:{}", ports.controller),
     ];
     let mut advertised = vec![format!("INTERNAL://127.0.0.1:{}", ports.internal)];
-    let mut protocols = vec!["INTERNAL:PLAINTEXT".to_owned(), "CONTROLLER:PLAINTEXT".to_owned()];
+    let mut protocols = vec![
+        "INTERNAL:PLAINTEXT".to_owned(),
+        "CONTROLLER:PLAINTEXT".to_owned(),
+    ];
     if let Some(client) = ports.client {
         listeners.push(format!("CLIENT://127.0.0.1:{client}"));
         advertised.push(format!("CLIENT://127.0.0.1:{client}"));
@@ -166,7 +172,10 @@ pub fn server_properties(
     };
     set("process.roles", "broker,controller");
     set("node.id", "1");
-    set("controller.quorum.voters", &format!("1@127.0.0.1:{}", ports.controller));
+    set(
+        "controller.quorum.voters",
+        &format!("1@127.0.0.1:{}", ports.controller),
+    );
     set("controller.listener.names", "CONTROLLER");
     set("inter.broker.listener.name", "INTERNAL");
     set("listeners", &listeners.join(","));
@@ -178,7 +187,8 @@ pub fn server_properties(
         Security::Plaintext => {}
         Security::SaslPlain(users) => {
             set("listener.name.client.sasl.enabled.mechanisms", "PLAIN");
-            let mut jaas = String::from("org.apache.kafka.common.security.plain.PlainLoginModule required");
+            let mut jaas =
+                String::from("org.apache.kafka.common.security.plain.PlainLoginModule required");
             for user in users {
                 // Quoted, the option name may hold the '#' of CKafka's `instance#user` names.
                 let _ = write!(jaas, " \"user_{}\"=\"{}\"", user.name, user.password);
@@ -266,7 +276,12 @@ mod tests {
 
     #[test]
     fn plaintext_broker_has_internal_and_controller_listeners_only() {
-        let text = server_properties(&BrokerOptions::default(), ports(None), Path::new("/d"), None);
+        let text = server_properties(
+            &BrokerOptions::default(),
+            ports(None),
+            Path::new("/d"),
+            None,
+        );
         let lines = lines(&text);
         assert!(lines.contains(&"listeners=INTERNAL://127.0.0.1:9000,CONTROLLER://127.0.0.1:9001"));
         assert!(lines.contains(&"advertised.listeners=INTERNAL://127.0.0.1:9000"));
@@ -287,7 +302,11 @@ mod tests {
         assert!(lines.contains(
             &"listener.security.protocol.map=INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT,CLIENT:SASL_PLAINTEXT"
         ));
-        assert!(lines.contains(&"advertised.listeners=INTERNAL://127.0.0.1:9000,CLIENT://127.0.0.1:9002"));
+        assert!(
+            lines.contains(
+                &"advertised.listeners=INTERNAL://127.0.0.1:9000,CLIENT://127.0.0.1:9002"
+            )
+        );
         assert!(lines.contains(&"listener.name.client.sasl.enabled.mechanisms=PLAIN"));
         assert!(lines.contains(
             &"listener.name.client.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required \"user_admin\"=\"admin-secret\" \"user_ckafka-abc123#ferry\"=\"s3cret\";"
@@ -310,7 +329,9 @@ mod tests {
             Path::new("/d"),
             None,
         );
-        assert!(text.contains("listener.name.client.sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256\n"));
+        assert!(text.contains(
+            "listener.name.client.sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256\n"
+        ));
         assert!(text.contains("listener.name.client.scram-sha-512.sasl.jaas.config="));
     }
 

@@ -104,10 +104,12 @@ impl Distribution {
         for credential in scram {
             command.args(["--add-scram", credential]);
         }
-        let output = command
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("cannot run {} (set JAVA_HOME or FERRY_JAVA)", self.java.display()))?;
+        let output = command.stdin(Stdio::null()).output().with_context(|| {
+            format!(
+                "cannot run {} (set JAVA_HOME or FERRY_JAVA)",
+                self.java.display()
+            )
+        })?;
         if !output.status.success() {
             bail!(
                 "formatting Kafka storage with {} failed ({}):\n{}{}",
@@ -151,13 +153,18 @@ impl Distribution {
     fn template(&self) -> Result<PathBuf> {
         // One formatting at a time within a process (the source and target start in parallel).
         static FORMATTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _one = FORMATTING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _one = FORMATTING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let parent = self.libs.parent().unwrap_or(&self.libs).to_owned();
         let template = parent.join("formatted-template");
         if template.join("meta.properties").is_file() {
             return Ok(template);
         }
-        let work = parent.join(format!("formatted-template.{}", uuid::Uuid::new_v4().simple()));
+        let work = parent.join(format!(
+            "formatted-template.{}",
+            uuid::Uuid::new_v4().simple()
+        ));
         let _ = fs::remove_dir_all(&work);
         fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
         let data = work.join("data");
@@ -179,8 +186,9 @@ impl Distribution {
             Ok(()) => {}
             Err(_) if template.join("meta.properties").is_file() => {}
             Err(error) => {
-                return Err(error)
-                    .with_context(|| format!("cannot move the template to {}", template.display()));
+                return Err(error).with_context(|| {
+                    format!("cannot move the template to {}", template.display())
+                });
             }
         }
         let _ = fs::remove_dir_all(&work);
@@ -190,9 +198,14 @@ impl Distribution {
 
 /// JVM options for short-lived tools (storage format): small heap, no optimising JIT.
 fn tool_jvm_options() -> Vec<String> {
-    ["-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData"]
-        .map(String::from)
-        .to_vec()
+    [
+        "-Xmx256m",
+        "-XX:TieredStopAtLevel=1",
+        "-XX:+UseSerialGC",
+        "-XX:-UsePerfData",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// `FERRY_KAFKA_CACHE`, else `$XDG_CACHE_HOME/ferry/kafka`, else `~/.cache/ferry/kafka` (the
@@ -201,11 +214,13 @@ pub fn cache_dir() -> PathBuf {
     if let Some(dir) = env_nonempty("FERRY_KAFKA_CACHE") {
         return PathBuf::from(dir);
     }
-    let base = env_nonempty("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        env_nonempty("HOME")
-            .map(|home| PathBuf::from(home).join(".cache"))
-            .unwrap_or_else(|| PathBuf::from("/root/.cache"))
-    });
+    let base = env_nonempty("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            env_nonempty("HOME")
+                .map(|home| PathBuf::from(home).join(".cache"))
+                .unwrap_or_else(|| PathBuf::from("/root/.cache"))
+        });
     base.join("ferry").join("kafka")
 }
 
@@ -222,7 +237,10 @@ fn java_binary() -> PathBuf {
 
 /// `FERRY_KAFKA_LIBS` applies to the release `FERRY_KAFKA_VERSION` names (or the default).
 fn version_from_env_matches(version: &str) -> bool {
-    env_nonempty("FERRY_KAFKA_VERSION").as_deref().unwrap_or(DEFAULT_VERSION) == version
+    env_nonempty("FERRY_KAFKA_VERSION")
+        .as_deref()
+        .unwrap_or(DEFAULT_VERSION)
+        == version
 }
 
 fn env_nonempty(name: &str) -> Option<String> {

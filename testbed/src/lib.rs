@@ -88,7 +88,8 @@ impl Testbed {
         }
         let path = dir.path().to_owned();
         let (source, target) = std::thread::scope(|scope| {
-            let target = scope.spawn(|| Broker::start_from(target_release, "target", &path, target));
+            let target =
+                scope.spawn(|| Broker::start_from(target_release, "target", &path, target));
             let source = Broker::start_from(source_release, "source", &path, source);
             let target = target
                 .join()

@@ -345,8 +345,14 @@ fn run_stops_brokers_on_sigterm() {
 fn a_release_that_is_not_installed_names_the_install_script() {
     let error = Distribution::locate_version("9.9.9").unwrap_err();
     let message = format!("{error:#}");
-    assert!(message.contains("Apache Kafka 9.9.9 is not installed"), "{message}");
-    assert!(message.contains("scripts/install-kafka.sh 9.9.9"), "{message}");
+    assert!(
+        message.contains("Apache Kafka 9.9.9 is not installed"),
+        "{message}"
+    );
+    assert!(
+        message.contains("scripts/install-kafka.sh 9.9.9"),
+        "{message}"
+    );
     assert!(!message.contains('\n'), "one paragraph: {message}");
 }
 
@@ -365,7 +371,11 @@ fn a_broker_that_fails_to_start_quotes_its_first_error_and_names_its_log() {
         message.contains(&dir.path().join("broken.log").display().to_string()),
         "{message}"
     );
-    assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 /// The install script refuses clearly, and at once, when there is no Java to run the brokers.

@@ -257,7 +257,11 @@ mod tests {
         };
         assert_eq!(sum(&a), sum(&b));
         assert_ne!(sum(&a), sum(&rec(b"k1", b"other")));
-        assert_ne!(checksum(&[a]), checksum(&[b]), "the default compares timestamps");
+        assert_ne!(
+            checksum(&[a]),
+            checksum(&[b]),
+            "the default compares timestamps"
+        );
     }
 
     #[test]

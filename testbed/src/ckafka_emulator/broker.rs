@@ -69,7 +69,11 @@ impl Broker {
                     .partitions()
                     .first()
                     .map_or(0, |p| p.replicas().len() as i32);
-                let replicas = self.replica_counts().get(t.name()).copied().unwrap_or(on_broker);
+                let replicas = self
+                    .replica_counts()
+                    .get(t.name())
+                    .copied()
+                    .unwrap_or(on_broker);
                 (
                     t.name().to_string(),
                     BrokerTopic {
