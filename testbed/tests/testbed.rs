@@ -285,10 +285,13 @@ fn run_passes_bootstraps_and_exit_code_and_stops_brokers() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert_eq!(String::from_utf8_lossy(&output.stdout), "hello from cmd\n");
-    assert!(
-        stderr.contains("ferry-testbed: brokers up: source 127.0.0.1:"),
-        "{stderr}"
-    );
+    for role in ["source", "target"] {
+        assert!(
+            stderr.contains(&format!("ferry-testbed: {role} broker up: Kafka ")),
+            "{stderr}"
+        );
+    }
+    assert!(stderr.contains(" ready in "), "{stderr}");
 
     let env = std::fs::read_to_string(env_file).unwrap();
     let fields: Vec<&str> = env.split_whitespace().collect();
