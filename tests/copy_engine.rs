@@ -8,6 +8,8 @@
 
 mod support;
 
+use support::copying::{copied, copy};
+
 use support::records::{
     Rec, client, expected_copy, produce, produce_interleaved, read_from, record,
 };
@@ -16,7 +18,7 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use ferry::apply::copy::{
-    CopyError, CopyJob, CopyOutcome, CopyProgress, SOURCE_OFFSET_HEADER, Until, copy_partitions,
+    CopyError, CopyJob, CopyProgress, SOURCE_OFFSET_HEADER, Until, copy_partitions,
     encode_source_offset,
 };
 use ferry_testbed::{Testbed, seed};
@@ -54,21 +56,6 @@ fn jobs(source_topic: &str, target_topic: &str, partitions: i32) -> Vec<CopyJob>
             start: 0,
         })
         .collect()
-}
-
-fn copy(bed: &Testbed, jobs: &[CopyJob]) -> Result<Vec<CopyOutcome>, CopyError> {
-    copy_partitions(
-        &client(&bed.source.bootstrap),
-        &client(&bed.target.bootstrap),
-        jobs,
-        Until::CaughtUp,
-        STALL_TIMEOUT,
-        &|_| {},
-    )
-}
-
-fn copied(outcomes: &[CopyOutcome]) -> Vec<u64> {
-    outcomes.iter().map(|outcome| outcome.copied).collect()
 }
 
 fn generation(partition: i32, range: std::ops::Range<usize>, generation: u8) -> Vec<Rec> {

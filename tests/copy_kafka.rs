@@ -6,22 +6,19 @@
 
 mod support;
 
+use support::copying::{copied, copy};
+
 use support::records::{Rec, client, expected_copy, produce, read_from, read_isolated, record};
 
 use std::time::{Duration, Instant};
 
-use ferry::apply::copy::{
-    CopyError, CopyJob, CopyOutcome, Run, Translation, Until, copy_partitions,
-};
+use ferry::apply::copy::{CopyError, CopyJob, CopyOutcome, Run, Translation};
 use ferry_testbed::seed::{self, Transaction};
 use ferry_testbed::{Testbed, inspect};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::{Offset, TopicPartitionList};
 
-/// Long enough never to fire unless the copy really is stuck; short enough that a copy that
-/// cannot finish (say, on a partition ending in transaction markers) fails the test soon.
-const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the broker's log cleaner may take to compact a partition.
 const COMPACTION_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -34,21 +31,6 @@ fn jobs(topic: &str, partitions: i32) -> Vec<CopyJob> {
             start: 0,
         })
         .collect()
-}
-
-fn copy(bed: &Testbed, jobs: &[CopyJob]) -> Result<Vec<CopyOutcome>, CopyError> {
-    copy_partitions(
-        &client(&bed.source.bootstrap),
-        &client(&bed.target.bootstrap),
-        jobs,
-        Until::CaughtUp,
-        STALL_TIMEOUT,
-        &|_| {},
-    )
-}
-
-fn copied(outcomes: &[CopyOutcome]) -> Vec<u64> {
-    outcomes.iter().map(|outcome| outcome.copied).collect()
 }
 
 /// The runs an exact offset map of a copy of `source` (into an empty target partition) has:

@@ -42,6 +42,25 @@ pub fn topics(bootstrap: &str) -> Result<BTreeMap<String, i32>> {
 /// Kafka describes every topic key (about 30), defaults included; [`topic_overrides`] gives only
 /// the keys set on the topic itself.
 pub fn topic_config(bootstrap: &str, topic: &str) -> Result<BTreeMap<String, String>> {
+    described_entries(bootstrap, topic, |_| true)
+}
+
+/// The topic-level overrides of `topic`: the DescribeConfigs entries whose source is the
+/// topic's own config (set at creation or altered since), as key/value pairs, without the broker
+/// settings and Kafka defaults that [`topic_config`] also returns. A key set explicitly to its
+/// default value is an override too.
+pub fn topic_overrides(bootstrap: &str, topic: &str) -> Result<BTreeMap<String, String>> {
+    described_entries(bootstrap, topic, |source| {
+        source == ConfigSource::DynamicTopic
+    })
+}
+
+/// The entries with a value whose config source `keep` accepts, from one DescribeConfigs.
+fn described_entries(
+    bootstrap: &str,
+    topic: &str,
+    keep: impl Fn(ConfigSource) -> bool,
+) -> Result<BTreeMap<String, String>> {
     let admin: AdminClient<DefaultClientContext> = client::config(bootstrap)
         .create()
         .context("cannot create an admin client")?;
@@ -53,38 +72,14 @@ pub fn topic_config(bootstrap: &str, topic: &str) -> Result<BTreeMap<String, Str
         let resource =
             result.map_err(|code| anyhow::anyhow!("DescribeConfigs of {topic}: {code}"))?;
         for entry in resource.entries {
-            if let Some(value) = entry.value {
+            if keep(entry.source)
+                && let Some(value) = entry.value
+            {
                 config.insert(entry.name, value);
             }
         }
     }
     Ok(config)
-}
-
-/// The topic-level overrides of `topic`: the DescribeConfigs entries whose source is the
-/// topic's own config (set at creation or altered since), as key/value pairs, without the broker
-/// settings and Kafka defaults that [`topic_config`] also returns. A key set explicitly to its
-/// default value is an override too.
-pub fn topic_overrides(bootstrap: &str, topic: &str) -> Result<BTreeMap<String, String>> {
-    let admin: AdminClient<DefaultClientContext> = client::config(bootstrap)
-        .create()
-        .context("cannot create an admin client")?;
-    let options = AdminOptions::new().request_timeout(Some(REQUEST_TIMEOUT));
-    let results = block_on(admin.describe_configs([&ResourceSpecifier::Topic(topic)], &options))
-        .with_context(|| format!("DescribeConfigs of {topic} on {bootstrap}"))?;
-    let mut overrides = BTreeMap::new();
-    for result in results {
-        let resource =
-            result.map_err(|code| anyhow::anyhow!("DescribeConfigs of {topic}: {code}"))?;
-        for entry in resource.entries {
-            if entry.source == ConfigSource::DynamicTopic
-                && let Some(value) = entry.value
-            {
-                overrides.insert(entry.name, value);
-            }
-        }
-    }
-    Ok(overrides)
 }
 
 /// `(low, high)` watermarks of one partition.

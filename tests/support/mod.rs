@@ -3,6 +3,7 @@
 
 pub mod apply_process;
 pub mod cli;
+pub mod copying;
 pub mod records;
 
 use std::collections::BTreeMap;
