@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::cluster::{ClusterAccess, GroupActivity, OffsetSpec, PartitionOffsets};
+use crate::cluster::{ClusterAccess, ClusterError, GroupActivity, OffsetSpec, PartitionOffsets};
 use crate::config::Desired;
 use crate::error::Error;
 use crate::state::StepOutcome;
@@ -96,7 +96,19 @@ pub fn groups_drained(
     let started = Instant::now();
     let mut held_since: Option<Instant> = None;
     loop {
-        let lags = group_lags(desired, source, groups)?;
+        let lags = match group_lags(desired, source, groups) {
+            // A slow answer under load: no reading this round, which also breaks the hold.
+            Err(Error::Cluster(error @ ClusterError::Timeout { .. })) => {
+                tracing::debug!(%error, "group lags not read in time; asking again");
+                held_since = None;
+                if started.elapsed() >= timing.timeout {
+                    return Err(Error::Cluster(error));
+                }
+                std::thread::sleep(timing.poll);
+                continue;
+            }
+            lags => lags?,
+        };
         let progress = lags
             .iter()
             .map(|(g, l)| format!("{g} lag {l}"))
@@ -146,7 +158,16 @@ pub fn groups_active(
             .filter(|g| !evidence.contains_key(*g))
             .collect();
         for group in pending {
-            match cluster.group_activity(group)? {
+            // One slow answer (a new group's coordinator still settling) is not the wait's
+            // failure: the wait has its own timeout, and asks again on the next poll.
+            let activity = match cluster.group_activity(group) {
+                Err(error @ ClusterError::Timeout { .. }) => {
+                    tracing::debug!(%error, group, "group not described in time; asking again");
+                    continue;
+                }
+                answer => answer?,
+            };
+            match activity {
                 GroupActivity::Members(n) if n > 0 => {
                     evidence.insert(group.clone(), format!("{n} members"));
                 }
