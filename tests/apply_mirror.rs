@@ -6,10 +6,11 @@
 
 mod support;
 
+use support::mirror_config::write_mirror_config;
+
 use support::records::{Rec, produce, read_from, record};
 
 use std::fs;
-use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -32,54 +33,6 @@ fn read(bootstrap: &str, partition: i32, from: i64) -> Vec<Rec> {
     records
 }
 
-fn write_config(dir: &Path, bed: &Testbed) {
-    let text = format!(
-        r#"migration "events-mirror" {{
-  scheme        = "mirror"
-  settle_period = "1s"
-  wait_timeout  = "2m"
-}}
-
-cluster "source" {{
-  bootstrap_servers = ["{source}"]
-}}
-
-cluster "target" {{
-  bootstrap_servers = ["{target}"]
-}}
-
-topics {{
-  include = ["^{TOPIC}$"]
-}}
-
-consumer_groups {{
-  include = ["^{GROUP}$"]
-}}
-
-replication {{
-  start_from = "earliest"
-}}
-
-hook "switch_consumers" {{
-  command = ["true"]
-  timeout = "1m"
-}}
-
-hook "switch_producers" {{
-  command = ["true"]
-  timeout = "1m"
-}}
-
-state {{
-  path = "ferry.state.json"
-}}
-"#,
-        source = bed.source.bootstrap,
-        target = bed.target.bootstrap,
-    );
-    fs::write(dir.join("main.hcl"), text).unwrap();
-}
-
 #[test]
 fn a_mirror_apply_copies_every_partition_translates_the_group_and_verifies() {
     let bed = Testbed::shared();
@@ -98,7 +51,7 @@ fn a_mirror_apply_copies_every_partition_translates_the_group_and_verifies() {
     seed::commit_offsets(&source, GROUP, &commits).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), bed);
+    write_mirror_config(dir.path(), bed, "events-mirror", &[TOPIC], &[GROUP]);
     let output = Command::cargo_bin("ferry")
         .unwrap()
         .arg("-C")

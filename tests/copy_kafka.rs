@@ -6,6 +6,8 @@
 
 mod support;
 
+use support::mirror_config::write_mirror_config;
+
 use support::copying::{copied, copy};
 
 use support::records::{Rec, client, expected_copy, produce, read_from, read_isolated, record};
@@ -557,47 +559,7 @@ fn a_mirror_apply_of_a_transactional_source_translates_a_group_that_read_everyth
     seed::commit_offsets(src, GROUP, &[(TOPIC, 1, 5)]).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        r#"migration "txn-apply" {{
-  scheme        = "mirror"
-  settle_period = "1s"
-  wait_timeout  = "1m"
-}}
-
-cluster "source" {{
-  bootstrap_servers = ["{src}"]
-}}
-
-cluster "target" {{
-  bootstrap_servers = ["{tgt}"]
-}}
-
-topics {{
-  include = ["^{TOPIC}$"]
-}}
-
-consumer_groups {{
-  include = ["^{GROUP}$"]
-}}
-
-replication {{
-  start_from = "earliest"
-}}
-
-hook "switch_consumers" {{
-  command = ["true"]
-}}
-
-hook "switch_producers" {{
-  command = ["true"]
-}}
-
-state {{
-  path = "ferry.state.json"
-}}
-"#
-    );
-    std::fs::write(dir.path().join("main.hcl"), config).unwrap();
+    write_mirror_config(dir.path(), bed, "txn-apply", &[TOPIC], &[GROUP]);
     let output = assert_cmd::Command::cargo_bin("ferry")
         .unwrap()
         .arg("-C")

@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::mirror_config::write_mirror_config;
+
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -26,35 +28,6 @@ fn ferry(dir: &Path) -> Command {
         .env("NO_COLOR", "1")
         .timeout(Duration::from_secs(300));
     cmd
-}
-
-fn write_config(dir: &Path, bed: &Testbed) {
-    let text = format!(
-        r#"migration "timestamps" {{
-  scheme        = "mirror"
-  settle_period = "1s"
-  wait_timeout  = "2m"
-}}
-cluster "source" {{
-  bootstrap_servers = ["{source}"]
-}}
-cluster "target" {{
-  bootstrap_servers = ["{target}"]
-}}
-topics {{
-  include = ["^{KEPT}$", "^{STAMPED}$"]
-}}
-hook "switch_consumers" {{
-  command = ["true"]
-}}
-hook "switch_producers" {{
-  command = ["true"]
-}}
-"#,
-        source = bed.source.bootstrap,
-        target = bed.target.bootstrap,
-    );
-    fs::write(dir.join("main.hcl"), text).unwrap();
 }
 
 /// The records of `topic[0]`, ferry's own header left out.
@@ -90,7 +63,7 @@ fn create_time_is_kept_and_log_append_time_is_restamped_noted_and_verified_witho
     produce(source, STAMPED, 0, &records);
 
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), bed);
+    write_mirror_config(dir.path(), bed, "timestamps", &[KEPT, STAMPED], &[]);
 
     // The plan says it before anything happens, for the LogAppendTime topic only.
     let plan = support::cli::plan_json(ferry(dir.path()));

@@ -4,6 +4,7 @@
 pub mod apply_process;
 pub mod cli;
 pub mod copying;
+pub mod mirror_config;
 pub mod records;
 
 use std::collections::BTreeMap;
