@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::apply::copy::CopyError;
+use crate::copy::CopyError;
 use crate::apply::{ApplyError, HookError};
 use crate::cluster::ClusterError;
 use crate::config::ConfigErrors;

@@ -7,6 +7,8 @@ pub mod ckafka;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod copy;
+pub mod domain;
 pub mod diff;
 pub mod drift;
 pub mod error;

@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::apply::copy::{ReplicateEvent, ReplicateOptions};
+use crate::copy::{ReplicateEvent, ReplicateOptions};
 use crate::apply::reporter::TerminalReporter;
 use crate::apply::{ApplyError, Executor, group_lags, replicate_jobs};
 use crate::ckafka::CkafkaCluster;
@@ -453,7 +453,7 @@ fn replicate(desired: &Desired, args: &ReplicateArgs) -> Result<ExitCode, Error>
     let started = std::time::Instant::now();
     let mut target = client_config(&desired.target);
     target.set("compression.type", desired.replication.compression.as_str());
-    let summary = crate::apply::copy::replicate(
+    let summary = crate::copy::replicate(
         &client_config(&desired.source),
         &target,
         &jobs,

@@ -26,7 +26,7 @@ use crate::snapshot::{Snapshot, target_name};
 use crate::state::{PartitionCopy, PartitionVerified, State, StepOutcome, TranslatedOffset};
 
 use super::ApplyError;
-use super::copy::{
+use crate::copy::{
     CopyError, CopyJob, CopyProgress, OffsetMap, PartitionChecksum, SOURCE_OFFSET_HEADER,
     Translation, Until, copy_partitions, decode_source_offset,
 };

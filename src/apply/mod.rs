@@ -2,7 +2,6 @@
 //! step in the state file.
 
 mod apply_error;
-pub mod copy;
 mod executor;
 mod hook;
 mod hook_error;

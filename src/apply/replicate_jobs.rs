@@ -5,7 +5,7 @@ use crate::config::{Desired, Scheme, StartFrom};
 use crate::snapshot::{Snapshot, target_name};
 
 use super::ApplyError;
-use super::copy::CopyJob;
+use crate::copy::CopyJob;
 use super::mirror_step::start_offset;
 
 /// One job per partition of every selected source topic, to the same partition of the topic the

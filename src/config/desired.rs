@@ -10,6 +10,8 @@ use std::time::Duration;
 use regex::Regex;
 use serde::{Serialize, Serializer};
 
+pub use crate::domain::StartFrom;
+
 /// The whole declared migration.
 #[derive(Debug, Clone, Serialize)]
 pub struct Desired {
@@ -284,18 +286,6 @@ impl Default for Replication {
             compression: "none".to_string(),
         }
     }
-}
-
-/// Where a mirror copy starts in each source partition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StartFrom {
-    Earliest,
-    Latest,
-    /// The smallest committed offset among the declared groups.
-    Committed,
-    /// Milliseconds since the epoch.
-    Timestamp(i64),
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,18 +1,8 @@
 //! How much a mirror copy would move, from offsets alone.
 
-use serde::{Deserialize, Serialize};
-
-use crate::config::StartFrom;
+use crate::domain::{CopyVolume, StartFrom};
 use crate::diff::GroupMove;
 use crate::snapshot::TopicSnapshot;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CopyVolume {
-    pub partitions: usize,
-    pub records: u64,
-    /// Bytes, when the source reports log sizes; Kafka's protocol has no cheap way otherwise.
-    pub bytes: Option<u64>,
-}
 
 /// Records from each partition's start position (per `start_from`) to its end offset.
 pub fn copy_volume(

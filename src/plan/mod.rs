@@ -5,10 +5,9 @@ mod copy_volume;
 #[allow(clippy::module_inception)]
 mod plan;
 mod saved_plan;
-mod step;
 
 pub use build::build;
-pub use copy_volume::{CopyVolume, copy_volume};
+pub use crate::domain::{CopyVolume, GroupsOn, Step};
+pub use copy_volume::copy_volume;
 pub use plan::{ClusterSummary, FORMAT_VERSION, Fingerprint, Plan, Summary};
 pub use saved_plan::{SAVED_PLAN_VERSION, SavedPlan, Staleness};
-pub use step::{GroupsOn, Step};

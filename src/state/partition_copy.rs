@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::apply::copy::OffsetMap;
+use crate::domain::OffsetMap;
 
 /// One copied partition: a flat record (a map keyed by partition number inside the tagged
 /// `StepOutcome` would not read back).

@@ -21,7 +21,7 @@ pub struct StepRecord {
     pub error: Option<String>,
     /// The plan step itself, so a resumed apply replays the sequence fixed at the first apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step: Option<crate::plan::Step>,
+    pub step: Option<crate::domain::Step>,
 }
 
 impl StepRecord {

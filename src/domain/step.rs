@@ -2,9 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::StartFrom;
+use super::{CopyVolume, StartFrom};
 
-use super::CopyVolume;
 
 /// Which cluster a group condition is observed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

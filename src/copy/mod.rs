@@ -10,11 +10,11 @@
 
 pub mod checksum;
 pub mod header;
-pub mod offset_map;
 
 pub use checksum::PartitionChecksum;
 pub use header::{SOURCE_OFFSET_HEADER, decode_source_offset, encode_source_offset};
-pub use offset_map::{OffsetMap, OffsetMapError, Run, Translation};
+pub use crate::domain::offset_map;
+pub use crate::domain::{OffsetMap, OffsetMapError, Run, Translation};
 
 mod clients;
 mod copier;

@@ -1,0 +1,13 @@
+//! Domain types every layer may use: where a copy starts, how much it moves, the offset map it
+//! records, and the steps of a plan. They sit at the bottom so that `state/` can hold a step or a
+//! map without importing `plan/` or the copy engine.
+
+mod copy_volume;
+pub mod offset_map;
+mod start_from;
+mod step;
+
+pub use copy_volume::CopyVolume;
+pub use offset_map::{OffsetMap, OffsetMapError, Run, Translation};
+pub use start_from::StartFrom;
+pub use step::{GroupsOn, Step};
