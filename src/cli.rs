@@ -53,6 +53,9 @@ pub enum Command {
     Drift(DriftArgs),
     /// Progress of the migration from the state file, with live lag where reachable.
     Status(ConnectArgs),
+    /// Mirror: return the consumer groups to the source at the offsets they reached on the
+    /// target, until producers start on the target (the point of no return).
+    Rollback(ConnectArgs),
     /// Copy the mirror topics continuously as a service; several processes share the partitions
     /// through a consumer group on the source. Stops on SIGINT/SIGTERM.
     Replicate(ReplicateArgs),

@@ -71,7 +71,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Plan(args) => plan(&cli, &desired, &store, args),
         Command::Apply(args) => apply(&cli, &desired, &store, args),
         Command::Status(args) => status(&desired, &store, args),
-        Command::Replicate(args) => replicate(&desired, args),
+        Command::Rollback(args) => rollback(&desired, &store, args),
+        Command::Replicate(args) => replicate(&desired, &store, args),
         Command::Drift(args) => drift(&cli, &desired, &store, args),
         Command::Init(args) => init_from_source(&cli, &desired, args),
         Command::Fmt(_) | Command::Completions { .. } => {
@@ -423,11 +424,72 @@ fn apply(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Why there is nothing left to copy, when this migration's producers already write to the
+/// target: the target's partitions then hold their records after the copied range, which the
+/// copy must never take for a foreign writer's.
+fn copy_finished(desired: &Desired, store: &StateStore) -> Result<Option<String>, Error> {
+    let Some(state) = store.load()? else {
+        return Ok(None);
+    };
+    if state.migration != desired.migration.name {
+        return Ok(None);
+    }
+    let Some(record) = state.steps.iter().find(|r| {
+        matches!(&r.step, Some(crate::plan::Step::RunHook { hook, .. }) if hook == crate::apply::POINT_OF_NO_RETURN)
+    }) else {
+        return Ok(None);
+    };
+    if record.status == crate::state::StepStatus::Pending {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "ferry replicate: nothing to copy. Migration \"{}\" moved its producers to the target (step {}, hook {}, {}); the copy ended where they stopped on the source, and the target's later records are theirs. The state file {} records where each partition's copy ended.",
+        state.migration,
+        record.index + 1,
+        crate::apply::POINT_OF_NO_RETURN,
+        record.started_at.as_deref().unwrap_or("at an unknown time"),
+        store.path().display()
+    )))
+}
+
+/// `ferry rollback`: the mirror consumer groups back to the source; the state records it.
+fn rollback(desired: &Desired, store: &StateStore, args: &ConnectArgs) -> Result<ExitCode, Error> {
+    let _lock = store.lock("rollback", Duration::ZERO)?;
+    let mut state = store.load()?.ok_or_else(|| no_state(store))?;
+    let session = connect(desired, args)?;
+    check_state(desired, store, &state, &session.snapshot)?;
+    let reporter = TerminalReporter::new();
+    let returned = crate::apply::rollback(
+        &mut state,
+        &session.source,
+        session.target.access(),
+        &reporter,
+    )?;
+    store.save(&mut state)?;
+    let groups: std::collections::BTreeSet<&str> =
+        returned.iter().map(|r| r.group.as_str()).collect();
+    println!(
+        "Rolled back: {} group{} ({} partitions) committed on the source where they got to on the target; read back. Start the consumers (and producers, if they were stopped) on the source again. The cutover steps are pending again: `ferry apply` runs the cutover anew when you are ready.",
+        groups.len(),
+        plural(groups.len()),
+        returned.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `ferry replicate`: the mirror copy as a service, sharing the partitions with every other
 /// process in the same group, until SIGINT/SIGTERM (or, with --until-caught-up, until what this
 /// process holds reached the ends read at start). Reads no state and takes no lock: each
 /// partition's resume point is the target's own tail.
-fn replicate(desired: &Desired, args: &ReplicateArgs) -> Result<ExitCode, Error> {
+fn replicate(
+    desired: &Desired,
+    store: &StateStore,
+    args: &ReplicateArgs,
+) -> Result<ExitCode, Error> {
+    if let Some(note) = copy_finished(desired, store)? {
+        println!("{note}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let jobs = {
         let session = connect(desired, &args.connect)?;
         replicate_jobs(desired, &session.snapshot)?
@@ -556,6 +618,16 @@ fn status(desired: &Desired, store: &StateStore, args: &ConnectArgs) -> Result<E
         state.completed_steps(),
         state.steps.len()
     );
+    let c = &state.cutover;
+    if let Some(seconds) = c.consumer_pause_seconds {
+        println!("Consumer pause: {seconds:.1}s (stopped on the source to started on the target).");
+    }
+    if let Some(seconds) = c.write_pause_seconds {
+        println!(
+            "Write pause: {seconds:.1}s; producers write to the target since {}: the copy ended where they stopped on the source, and the target's later records are theirs.",
+            c.producers_started_at.as_deref().unwrap_or("?")
+        );
+    }
     let timeout = args.timeout.min(Duration::from_secs(10));
     match RdKafkaCluster::connect("source", &desired.source, timeout) {
         Ok(source) => {

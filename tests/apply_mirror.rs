@@ -14,7 +14,7 @@ use std::fs;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use ferry::apply::copy::SOURCE_OFFSET_HEADER;
+use ferry::copy::SOURCE_OFFSET_HEADER;
 use ferry_testbed::{Testbed, inspect, seed};
 use serde_json::Value;
 
@@ -104,10 +104,15 @@ fn a_mirror_apply_copies_every_partition_translates_the_group_and_verifies() {
             "copy_data",
             "wait_replication_caught_up",
             "run_hook",
+            "wait_groups_stopped",
             "translate_offsets",
             "run_hook",
+            "wait_groups_active",
+            "run_hook",
+            "wait_source_quiet",
             "drain_replication",
-            "verify"
+            "verify",
+            "run_hook"
         ]
     );
     for step in steps {
@@ -120,7 +125,7 @@ fn a_mirror_apply_copies_every_partition_translates_the_group_and_verifies() {
         copy["partitions"].as_array().unwrap().len(),
         PARTITIONS as usize
     );
-    let translated = steps[4]["outcome"]["offsets"].as_array().unwrap();
+    let translated = steps[5]["outcome"]["offsets"].as_array().unwrap();
     assert_eq!(translated.len(), PARTITIONS as usize);
     for t in translated {
         let p = t["partition"].as_i64().unwrap() as usize;
@@ -128,7 +133,7 @@ fn a_mirror_apply_copies_every_partition_translates_the_group_and_verifies() {
         assert_eq!(t["target_offset"], on_target[p].unwrap());
         assert_eq!(t["method"], "exact");
     }
-    let verified = steps[7]["outcome"]["partitions"].as_array().unwrap();
+    let verified = steps[11]["outcome"]["partitions"].as_array().unwrap();
     assert_eq!(verified.len(), PARTITIONS as usize);
     for v in verified {
         assert_eq!(v["records"], RECORDS as u64);

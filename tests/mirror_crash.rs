@@ -12,13 +12,14 @@
 mod support;
 
 use support::apply_process::{ApplyProcess, Ended};
+use support::mirror_config::idle_members_hook;
 use support::records::{Rec, client, expected_copy, produce, read_from, record};
 
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use ferry::apply::copy::{SOURCE_OFFSET_HEADER, encode_source_offset};
+use ferry::copy::{SOURCE_OFFSET_HEADER, encode_source_offset};
 use ferry_testbed::{Testbed, inspect, seed};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde_json::Value;
@@ -37,24 +38,32 @@ const CONDITION_TIMEOUT: Duration = Duration::from_secs(180);
 /// Step indexes of a mirror plan with one topic and one group (see tests/apply_mirror.rs).
 const STEP_COPY: usize = 1;
 const STEP_CATCH_UP: usize = 2;
-const STEP_DRAIN: usize = 6;
-const STEP_KINDS: [&str; 8] = [
+const STEP_DRAIN: usize = 10;
+const STEP_VERIFY: usize = 11;
+const STEP_KINDS: [&str; 13] = [
     "apply_topics",
     "copy_data",
     "wait_replication_caught_up",
     "run_hook",
+    "wait_groups_stopped",
     "translate_offsets",
     "run_hook",
+    "wait_groups_active",
+    "run_hook",
+    "wait_source_quiet",
     "drain_replication",
     "verify",
+    "run_hook",
 ];
 
 // ---------------------------------------------------------------------------------------------
 // The migration under test
 
-/// A migration of `TOPIC` and `GROUP` in the config directory `dir`, whose hooks run
-/// `switch_producers` (a JSON list) and succeed at once for `switch_consumers`.
+/// A migration of `TOPIC` and `GROUP` in the config directory `dir`, whose hook
+/// stop_source_producers runs `switch_producers` (a JSON list); start_target_consumers starts an
+/// idle member of the group on the target, the other hooks succeed at once.
 fn write_config(dir: &Path, bed: &Testbed, switch_producers: &str) {
+    let start_consumers = idle_members_hook(bed, dir, &[GROUP]);
     let text = format!(
         r#"migration "crash-mirror" {{
   scheme        = "mirror"
@@ -86,13 +95,21 @@ replication {{
   start_from = "earliest"
 }}
 
-hook "switch_consumers" {{
+hook "stop_source_consumers" {{
   command = ["true"]
   timeout = "1m"
 }}
+hook "start_target_consumers" {{
+  command = {start_consumers}
+  timeout = "1m"
+}}
 
-hook "switch_producers" {{
+hook "stop_source_producers" {{
   command = {switch_producers}
+  timeout = "3m"
+}}
+hook "start_target_producers" {{
+  command = ["true"]
   timeout = "3m"
 }}
 
@@ -291,7 +308,7 @@ fn assert_migrated_exactly(bed: &Testbed, dir: &Path, per_partition: usize, comm
     for step in steps {
         assert_eq!(step["status"], "done", "{step}");
     }
-    let verified = steps[7]["outcome"]["partitions"].as_array().unwrap();
+    let verified = steps[STEP_VERIFY]["outcome"]["partitions"].as_array().unwrap();
     assert_eq!(verified.len(), PARTITIONS as usize);
     for v in verified {
         assert_eq!(v["records"], per_partition as u64, "{v}");

@@ -25,8 +25,9 @@ fn config(bed: &Testbed, scheme: &str, body: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let hooks = match scheme {
         "dual_consume" => "hook \"switch_producers\" {\n  command = [\"true\"]\n}\n",
+        "single_consume" => "hook \"switch_producers\" {\n  command = [\"true\"]\n}\nhook \"switch_consumers\" {\n  command = [\"true\"]\n}\n",
         _ => {
-            "hook \"switch_producers\" {\n  command = [\"true\"]\n}\nhook \"switch_consumers\" {\n  command = [\"true\"]\n}\n"
+            "hook \"stop_source_consumers\" {\n  command = [\"true\"]\n}\nhook \"start_target_consumers\" {\n  command = [\"true\"]\n}\nhook \"stop_source_producers\" {\n  command = [\"true\"]\n}\nhook \"start_target_producers\" {\n  command = [\"true\"]\n}\n"
         }
     };
     let text = format!(

@@ -110,11 +110,17 @@ replication {{
   start_from = "earliest"
 }}
 
-hook "switch_consumers" {{
+hook "stop_source_consumers" {{
+  command = ["true"]
+}}
+hook "start_target_consumers" {{
   command = ["true"]
 }}
 
-hook "switch_producers" {{
+hook "stop_source_producers" {{
+  command = ["true"]
+}}
+hook "start_target_producers" {{
   command = ["true"]
 }}
 "#,

@@ -42,10 +42,16 @@ replication {
   start_from = "earliest"
 }
 
-hook "switch_consumers" {
+hook "stop_source_consumers" {
+  command = ["echo", "switch the consumers to the CKafka target now"]
+}
+hook "start_target_consumers" {
   command = ["echo", "switch the consumers to the CKafka target now"]
 }
 
-hook "switch_producers" {
+hook "stop_source_producers" {
+  command = ["echo", "switch the producers to the CKafka target now"]
+}
+hook "start_target_producers" {
   command = ["echo", "switch the producers to the CKafka target now"]
 }

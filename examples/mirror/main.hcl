@@ -42,12 +42,21 @@ replication {
   start_from = "committed"
 }
 
-hook "switch_consumers" {
+hook "stop_source_consumers" {
+  command = ["./deploy/switch.sh", "consumers", "target"]
+  timeout = "10m"
+}
+hook "start_target_consumers" {
   command = ["./deploy/switch.sh", "consumers", "target"]
   timeout = "10m"
 }
 
-hook "switch_producers" {
+hook "stop_source_producers" {
+  command = ["./deploy/switch.sh", "producers", "target"]
+  env     = { DEPLOY_ENV = "production" }
+  timeout = "10m"
+}
+hook "start_target_producers" {
   command = ["./deploy/switch.sh", "producers", "target"]
   env     = { DEPLOY_ENV = "production" }
   timeout = "10m"

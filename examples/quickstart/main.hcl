@@ -47,12 +47,20 @@ replication {
 }
 
 # Client switches happen in your deployment system; these stand-ins only say what would happen.
-hook "switch_consumers" {
+hook "stop_source_consumers" {
+  command = ["echo", "repointing consumers to the target"]
+  timeout = "1m"
+}
+hook "start_target_consumers" {
   command = ["echo", "repointing consumers to the target"]
   timeout = "1m"
 }
 
-hook "switch_producers" {
+hook "stop_source_producers" {
+  command = ["echo", "repointing producers to the target"]
+  timeout = "1m"
+}
+hook "start_target_producers" {
   command = ["echo", "repointing producers to the target"]
   timeout = "1m"
 }

@@ -17,7 +17,7 @@ pub enum ApplyError {
     Mirror(String),
 
     #[error(
-        "verification failed: {} partition{} differ between source and target:\n  {}\nThe state file records the step as failed. Find what wrote to or deleted from these partitions, then copy them again into empty target topics.",
+        "verification failed: {} partition{} differ between source and target:\n  {}\nThe state file records the step as failed, and producers have not started on the target. Find what wrote to or deleted from these partitions, then run `ferry apply` again to verify again; or return the consumers to the source with `ferry rollback` and start the producers there again.",
         .mismatches.len(), if .mismatches.len() == 1 { "" } else { "s" }, .mismatches.join("\n  ")
     )]
     VerifyFailed { mismatches: Vec<String> },
@@ -38,6 +38,9 @@ pub enum ApplyError {
 
     #[error("{0}")]
     SavedPlan(String),
+
+    #[error("{0}")]
+    Rollback(String),
 
     #[error(
         "step {step} ({condition}) did not complete within {}: {progress}. The state file records the step as failed; fix the cause and run `ferry apply` again to continue from this step, or raise migration.wait_timeout to wait longer.",

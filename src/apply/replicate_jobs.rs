@@ -6,7 +6,7 @@ use crate::snapshot::{Snapshot, target_name};
 
 use super::ApplyError;
 use crate::copy::CopyJob;
-use super::mirror_step::start_offset;
+use super::mirror::start_offset;
 
 /// One job per partition of every selected source topic, to the same partition of the topic the
 /// plan maps it to.
@@ -87,6 +87,12 @@ mod tests {
     use crate::snapshot::{ClusterSnapshot, PartitionSnapshot, TopicSnapshot};
 
     fn desired(scheme: &str, start_from: &str) -> Desired {
+        let hooks: String = Scheme::ALL
+            .iter()
+            .filter(|s| s.as_str() == scheme)
+            .flat_map(|s| s.hooks())
+            .map(|(h, _)| format!("hook \"{h}\" {{\n  command = [\"true\"]\n}}\n"))
+            .collect();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("main.hcl"),
@@ -110,13 +116,7 @@ topic "events" {{
 replication {{
   start_from = "{start_from}"
 }}
-hook "switch_producers" {{
-  command = ["true"]
-}}
-hook "switch_consumers" {{
-  command = ["true"]
-}}
-"#
+{hooks}"#
             ),
         )
         .unwrap();

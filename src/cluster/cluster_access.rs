@@ -84,4 +84,11 @@ pub trait ClusterAccess {
     /// How many members `group` has right now (one DescribeGroups request), or
     /// [`GroupActivity::Unknown`] when the broker would not describe it.
     fn group_activity(&self, group: &str) -> Result<GroupActivity, ClusterError>;
+
+    /// The members of `group`, as `client.id@host`, for messages that name who is still
+    /// consuming; empty where the broker does not say.
+    fn group_members(&self, group: &str) -> Result<Vec<String>, ClusterError> {
+        let _ = group;
+        Ok(Vec::new())
+    }
 }

@@ -70,7 +70,12 @@ impl Scheme {
                 ("stop_source_consumers", false),
             ],
             Scheme::SingleConsume => &[("switch_producers", true), ("switch_consumers", true)],
-            Scheme::Mirror => &[("switch_consumers", true), ("switch_producers", true)],
+            Scheme::Mirror => &[
+                ("stop_source_consumers", true),
+                ("start_target_consumers", true),
+                ("stop_source_producers", true),
+                ("start_target_producers", true),
+            ],
         }
     }
 }
@@ -274,7 +279,18 @@ pub struct Replication {
     /// The copy producer's `compression.type`: none by default, since compressing costs CPU on
     /// both ends and pays off only over a slow route with compressible data.
     pub compression: String,
+    /// Caught up (mirror) means no partition is more than this many source offsets behind...
+    pub max_lag: i64,
+    /// ...and the copy holds everything the source held this long ago, both for the settle
+    /// period: a live source always has something new, so "nothing left to copy" never holds.
+    #[serde(with = "humantime_serde_compat")]
+    pub max_lag_time: Duration,
 }
+
+/// Default of `replication.max_lag`: about two seconds of a busy partition.
+pub const DEFAULT_MAX_LAG: i64 = 1000;
+/// Default of `replication.max_lag_time`.
+pub const DEFAULT_MAX_LAG_TIME: Duration = Duration::from_secs(10);
 
 /// The values `replication.compression` takes (librdkafka's `compression.type`).
 pub const COMPRESSIONS: &[&str] = &["none", "gzip", "snappy", "lz4", "zstd"];
@@ -284,6 +300,8 @@ impl Default for Replication {
         Replication {
             start_from: StartFrom::Earliest,
             compression: "none".to_string(),
+            max_lag: DEFAULT_MAX_LAG,
+            max_lag_time: DEFAULT_MAX_LAG_TIME,
         }
     }
 }

@@ -342,12 +342,12 @@ const INVALID: &[(&str, &str, usize, &str, &str)] = &[
     ("unknown_topic_config_key", "main.hcl", 25, "topic \"orders\".config[\"retention.msec\"]", "did you mean \"retention.ms\"?"),
     ("partitions_zero", "main.hcl", 22, "topic \"orders\".partitions", "must be between 1 and 100000, found 0"),
     ("fractional_partitions", "main.hcl", 22, "topic \"orders\".partitions", "expected a whole number, found a fraction"),
-    ("unknown_hook_name", "main.hcl", 21, "hook \"switch_producer\"", "did you mean \"switch_producers\"? (it calls switch_consumers, switch_producers)"),
-    ("missing_required_hook", "main.hcl", 1, "migration \"m\"", "scheme mirror needs hook \"switch_producers\""),
+    ("unknown_hook_name", "main.hcl", 21, "hook \"stop_source_producer\"", "did you mean \"stop_source_producers\"? (it calls stop_source_consumers, start_target_consumers, stop_source_producers, start_target_producers)"),
+    ("missing_required_hook", "main.hcl", 1, "migration \"m\"", "scheme mirror needs hook \"stop_source_producers\""),
     ("ckafka_in_source", "main.hcl", 7, "cluster \"source\".ckafka", "only allowed in cluster \"target\""),
     ("unknown_cluster", "main.hcl", 21, "cluster \"destination\"", "unknown cluster"),
     ("sensitive_value_hidden", "main.hcl", 17, "cluster \"target\".sasl.mechanism", "unknown SASL mechanism (sensitive value)"),
-    ("bad_timeout", "main.hcl", 19, "hook \"switch_producers\".timeout", "not a duration"),
+    ("bad_timeout", "main.hcl", 19, "hook \"start_target_producers\".timeout", "not a duration"),
     ("bad_start_from", "main.hcl", 22, "replication.start_from", "expected \"earliest\", \"latest\", \"committed\", an RFC 3339 timestamp"),
     ("adjustments_without_ckafka", "main.hcl", 22, "topic \"orders\".accept_adjustments", "accept_adjustments only applies to a CKafka target"),
     ("bad_compression", "main.hcl", 22, "replication.compression", "expected one of \"none\", \"gzip\", \"snappy\", \"lz4\", \"zstd\""),
@@ -454,9 +454,9 @@ topic "b" { replication_factor = 1.5 }
     .unwrap();
     let e = load_with_env(tmp.path(), &LoadOptions::default(), BTreeMap::new()).unwrap_err();
     let lines: Vec<usize> = e.iter().map(|e| e.location.line).collect();
-    assert_eq!(lines, [1, 1, 2, 4, 5], "{e}");
+    assert_eq!(lines, [1, 1, 1, 1, 2, 4, 5], "{e}");
     assert_eq!(
-        e.0[2].message,
+        e.0[4].message,
         "expected a list of strings, found number at index 0"
     );
 }
@@ -499,4 +499,52 @@ fn variable_names_must_be_identifiers() {
         (1, "variable \"my var\""),
         "{e}"
     );
+}
+
+#[test]
+fn an_old_mirror_switch_hook_is_refused_with_the_two_hooks_that_replace_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("main.hcl"),
+        r#"migration "m" { scheme = "mirror" }
+cluster "source" { bootstrap_servers = ["s:9092"] }
+cluster "target" { bootstrap_servers = ["t:9092"] }
+hook "switch_consumers" { command = ["./switch.sh", "consumers"] }
+hook "stop_source_producers" { command = ["true"] }
+hook "start_target_producers" { command = ["true"] }
+"#,
+    )
+    .unwrap();
+    let e = load_with_env(tmp.path(), &LoadOptions::default(), BTreeMap::new()).unwrap_err();
+    assert_eq!(e.0.len(), 1, "one error, no 'needs hook' for the pair it names: {e}");
+    assert_eq!(e.0[0].location.line, 4);
+    let message = &e.0[0].message;
+    for part in [
+        "replace hook \"switch_consumers\" with",
+        "hook \"stop_source_consumers\" { command = [\"...\"] }",
+        "hook \"start_target_consumers\" { command = [\"...\"] }",
+    ] {
+        assert!(message.contains(part), "{message}");
+    }
+}
+
+#[test]
+fn the_lag_bound_is_read_from_the_replication_block() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("main.hcl"),
+        r#"migration "m" { scheme = "dual_consume" }
+cluster "source" { bootstrap_servers = ["s:9092"] }
+cluster "target" { bootstrap_servers = ["t:9092"] }
+hook "switch_producers" { command = "./switch.sh" }
+replication {
+  max_lag      = 250
+  max_lag_time = "3s"
+}
+"#,
+    )
+    .unwrap();
+    let d = load_with_env(tmp.path(), &LoadOptions::default(), BTreeMap::new()).unwrap();
+    assert_eq!(d.replication.max_lag, 250);
+    assert_eq!(d.replication.max_lag_time, std::time::Duration::from_secs(3));
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::blocks::TopBlock;
 use super::suggest::did_you_mean;
-use super::{ConfigError, Migration, TopicBlock};
+use super::{ConfigError, Migration, Scheme, TopicBlock};
 
 /// The first of blocks that may appear at most once; every further one is an error.
 pub(crate) fn at_most_one<'b, 'a>(
@@ -117,17 +117,29 @@ pub(crate) fn adjustments_need_ckafka(topics: &[TopicBlock], errors: &mut Vec<Co
 pub(crate) fn hooks(migration: &Migration, hooks: &[&TopBlock], errors: &mut Vec<ConfigError>) {
     let scheme = migration.scheme;
     let known: Vec<&str> = scheme.hooks().iter().map(|(name, _)| *name).collect();
+    let mut replaced: Vec<&str> = Vec::new();
     for b in hooks {
-        if !known.contains(&b.label()) {
-            let hint = did_you_mean(b.label(), known.iter().copied());
-            errors.push(b.error(format!(
-                "scheme {scheme} does not call a hook by this name{hint} (it calls {})",
-                known.join(", ")
-            )));
+        if known.contains(&b.label()) {
+            continue;
         }
+        if let Some((pair, why)) = mirror_split(scheme, b.label()) {
+            replaced.extend(pair);
+            errors.push(b.error(format!(
+                "scheme mirror moves {why} in two hooks, so that ferry can act while none of them runs; replace hook \"{}\" with\n  hook \"{}\" {{ command = [\"...\"] }}\n  hook \"{}\" {{ command = [\"...\"] }}\n(docs/user-guide.md, \"The mirror cutover\", says what each must do)",
+                b.label(),
+                pair[0],
+                pair[1]
+            )));
+            continue;
+        }
+        let hint = did_you_mean(b.label(), known.iter().copied());
+        errors.push(b.error(format!(
+            "scheme {scheme} does not call a hook by this name{hint} (it calls {})",
+            known.join(", ")
+        )));
     }
     for (name, required) in scheme.hooks() {
-        if *required && !hooks.iter().any(|b| b.label() == *name) {
+        if *required && !replaced.contains(name) && !hooks.iter().any(|b| b.label() == *name) {
             errors.push(ConfigError::new(
                 migration.location.clone(),
                 format!("migration \"{}\"", migration.name),
@@ -136,5 +148,22 @@ pub(crate) fn hooks(migration: &Migration, hooks: &[&TopBlock], errors: &mut Vec
                 ),
             ));
         }
+    }
+}
+
+/// The two hooks that replaced one of mirror's earlier one-step switches, and what they move:
+/// offsets are translated after consumers stopped on the source and before they start on the
+/// target; the tail is copied and verified after producers stopped and before they start.
+fn mirror_split(scheme: Scheme, hook: &str) -> Option<([&'static str; 2], &'static str)> {
+    match (scheme, hook) {
+        (Scheme::Mirror, "switch_consumers") => Some((
+            ["stop_source_consumers", "start_target_consumers"],
+            "consumers",
+        )),
+        (Scheme::Mirror, "switch_producers") => Some((
+            ["stop_source_producers", "start_target_producers"],
+            "producers",
+        )),
+        _ => None,
     }
 }

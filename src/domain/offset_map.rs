@@ -295,6 +295,31 @@ impl OffsetMap {
         }
     }
 
+    /// The way back: where a consumer whose committed offset on the target is `committed`
+    /// resumes on the source. Inside the copy it is the source offset of the record at
+    /// `committed`; at (or past) the copy's end it is `source_covered_until`, the source offset
+    /// after everything copied; before the copy's start it is the copy's source start. `None`
+    /// past the end of the copy: the consumer read records that were not copied (producers
+    /// already write to the target), which the source never had.
+    pub fn translate_back(&self, committed: i64, source_covered_until: i64) -> Option<i64> {
+        if committed <= self.target_start {
+            return Some(self.source_start);
+        }
+        let end = self.target_end();
+        if committed == end {
+            return Some(source_covered_until.max(self.source_end()));
+        }
+        if committed > end {
+            return None;
+        }
+        let index = self
+            .runs
+            .partition_point(|run| run.target_end() <= committed);
+        self.runs
+            .get(index)
+            .map(|run| run.source_start + (committed - run.target_start))
+    }
+
     /// The first source offset the copy reads.
     pub fn source_start(&self) -> i64 {
         self.source_start
@@ -664,5 +689,29 @@ mod tests {
         empty.append(&copied(12, 0, &[12, 13])).unwrap();
         assert_eq!(runs(&empty), vec![(12, 0, 2)]);
         assert!(OffsetMap::new(10, 5).append(&copied(9, 5, &[9])).is_err());
+    }
+
+    #[test]
+    fn translating_back_inverts_translation_at_every_offset() {
+        // Source 10..20 with 13..15 compacted away and a marker at 18: runs 10..13, 15..18, 19..20.
+        let mut map = OffsetMap::new(10, 100);
+        for o in [10, 11, 12, 15, 16, 17, 19] {
+            map.push(o, 100 + map.records()).unwrap();
+        }
+        for committed in 10..=21 {
+            let Some(target) = map.translate(committed, 21).target_offset() else {
+                continue;
+            };
+            let back = map.translate_back(target, 21).unwrap();
+            // Back lands on the first source offset that maps to the same record: nothing
+            // between `back` and `committed` is a record the consumer has not seen.
+            assert_eq!(map.translate(back, 21).target_offset(), Some(target), "{committed}");
+            assert!(back <= committed.max(back));
+        }
+        assert_eq!(map.translate_back(100, 21), Some(10));
+        assert_eq!(map.translate_back(103, 21), Some(15));
+        assert_eq!(map.translate_back(107, 21), Some(21), "the copy's end");
+        assert_eq!(map.translate_back(108, 21), None, "records the source never had");
+        assert_eq!(map.translate_back(90, 21), Some(10));
     }
 }

@@ -27,8 +27,16 @@ pub enum Step {
         start_from: StartFrom,
         volume: CopyVolume,
     },
-    /// Wait until every copied partition has replication lag 0 for the settle period.
-    WaitReplicationCaughtUp { topics: Vec<String> },
+    /// Wait until every copied partition's replication lag is within the bound for the settle
+    /// period, while the copy keeps running in the background (mirror).
+    WaitReplicationCaughtUp {
+        topics: Vec<String>,
+        /// Most source offsets a partition may be behind.
+        max_lag: i64,
+        /// Longest the copy may be behind the source, in milliseconds: how long ago the source
+        /// last held no more than the copy has.
+        max_lag_time_ms: u64,
+    },
     /// Run a client-switch hook.
     RunHook { hook: String, declared: bool },
     /// Translate each group's committed source offset through the copy's offset map and commit it
@@ -47,7 +55,14 @@ pub enum Step {
     WaitGroupsActive { groups: Vec<String>, on: GroupsOn },
     /// Wait until each group's lag on the source is 0 and stays 0 for the settle period.
     WaitGroupsDrained { groups: Vec<String> },
-    /// Copy what producers wrote to the source before they moved, then stop replication (mirror).
+    /// Wait until each group has no members on the source and its committed offsets held still
+    /// for the settle period (mirror: the consumers stopped there).
+    WaitGroupsStopped { groups: Vec<String> },
+    /// Wait until the source's end offsets held still for the settle period (mirror: the
+    /// producers stopped there); a partition still growing names a producer not switched.
+    WaitSourceQuiet { topics: Vec<String> },
+    /// Copy the last records producers wrote to the source before they stopped, then stop the
+    /// background copy (mirror).
     DrainReplication { topics: Vec<String> },
     /// Compare record counts and checksums per partition over the copied range (mirror).
     Verify {
@@ -67,6 +82,8 @@ impl Step {
             Step::CommitStartOffsets { .. } => "commit_start_offsets",
             Step::WaitGroupsActive { .. } => "wait_groups_active",
             Step::WaitGroupsDrained { .. } => "wait_groups_drained",
+            Step::WaitGroupsStopped { .. } => "wait_groups_stopped",
+            Step::WaitSourceQuiet { .. } => "wait_source_quiet",
             Step::DrainReplication { .. } => "drain_replication",
             Step::Verify { .. } => "verify",
         }

@@ -168,7 +168,8 @@ fn covered_topics(state: &State) -> BTreeSet<String> {
                 names.extend(update.iter().cloned());
             }
             Step::CopyData { topics, .. }
-            | Step::WaitReplicationCaughtUp { topics }
+            | Step::WaitReplicationCaughtUp { topics, .. }
+            | Step::WaitSourceQuiet { topics }
             | Step::DrainReplication { topics }
             | Step::Verify { topics, .. } => names.extend(topics.iter().cloned()),
             _ => {}

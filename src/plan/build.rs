@@ -85,6 +85,8 @@ pub(crate) struct StepInputs {
     pub group_target_partitions: usize,
     pub hooks: BTreeSet<String>,
     pub start_from: StartFrom,
+    pub max_lag: i64,
+    pub max_lag_time_ms: u64,
     pub volume: CopyVolume,
 }
 
@@ -139,6 +141,8 @@ impl StepInputs {
                 .sum(),
             hooks: desired.hooks.keys().cloned().collect(),
             start_from: desired.replication.start_from,
+            max_lag: desired.replication.max_lag,
+            max_lag_time_ms: desired.replication.max_lag_time.as_millis() as u64,
             volume,
         }
     }
@@ -218,13 +222,24 @@ pub(crate) fn order(scheme: Scheme, i: &StepInputs) -> Vec<Step> {
                 }),
                 Some(Step::WaitReplicationCaughtUp {
                     topics: topics.clone(),
+                    max_lag: i.max_lag,
+                    max_lag_time_ms: i.max_lag_time_ms,
                 }),
-                hook("switch_consumers"),
+                hook("stop_source_consumers"),
+                groups(|groups| Step::WaitGroupsStopped { groups }),
                 (!i.groups.is_empty()).then(|| Step::TranslateOffsets {
                     groups: i.groups.clone(),
                     partitions: i.group_partitions,
                 }),
-                hook("switch_producers"),
+                hook("start_target_consumers"),
+                groups(|groups| Step::WaitGroupsActive {
+                    groups,
+                    on: GroupsOn::Target,
+                }),
+                hook("stop_source_producers"),
+                Some(Step::WaitSourceQuiet {
+                    topics: topics.clone(),
+                }),
                 Some(Step::DrainReplication {
                     topics: topics.clone(),
                 }),
@@ -232,6 +247,7 @@ pub(crate) fn order(scheme: Scheme, i: &StepInputs) -> Vec<Step> {
                     topics,
                     partitions: i.volume.partitions,
                 }),
+                hook("start_target_producers"),
             ]
             .into_iter()
             .flatten(),
@@ -288,6 +304,8 @@ mod tests {
                 .map(String::from)
                 .into(),
             start_from: StartFrom::Earliest,
+            max_lag: 1000,
+            max_lag_time_ms: 10_000,
             volume: CopyVolume {
                 partitions: 3,
                 records: 30,
@@ -316,11 +334,16 @@ mod tests {
                     "apply_topics",
                     "copy_data",
                     "wait_replication_caught_up",
-                    "hook:switch_consumers",
+                    "hook:stop_source_consumers",
+                    "wait_groups_stopped",
                     "translate_offsets",
-                    "hook:switch_producers",
+                    "hook:start_target_consumers",
+                    "wait_groups_active:Target",
+                    "hook:stop_source_producers",
+                    "wait_source_quiet",
                     "drain_replication",
                     "verify",
+                    "hook:start_target_producers",
                 ],
             ),
             (

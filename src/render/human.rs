@@ -304,17 +304,39 @@ pub fn describe_step(s: &Step) -> String {
                 count_u64(volume.records, "record")
             )
         }
-        Step::WaitReplicationCaughtUp { .. } => "wait until replication lag is 0".to_string(),
+        Step::WaitReplicationCaughtUp {
+            max_lag,
+            max_lag_time_ms,
+            ..
+        } => format!(
+            "wait until replication lag is within {} and {} per partition for the settle period (the copy keeps running until the drain)",
+            count_u64((*max_lag).max(0) as u64, "record"),
+            humantime::format_duration(Duration::from_millis(*max_lag_time_ms))
+        ),
         Step::RunHook { hook, declared } => {
+            let note = match hook.as_str() {
+                "stop_source_producers" => " (the write pause starts)",
+                "start_target_producers" => {
+                    " (the write pause ends; the point of no return: after this `ferry rollback` no longer returns consumers to the source)"
+                }
+                _ => "",
+            };
             if *declared {
-                format!("run hook {hook}")
+                format!("run hook {hook}{note}")
             } else {
                 format!("run hook {hook} (not declared: apply will stop here)")
             }
         }
+        Step::WaitGroupsStopped { groups } => format!(
+            "wait until {} no members on the source and committed offsets that hold still",
+            group_names(groups) + if groups.len() == 1 { " has" } else { " have" }
+        ),
+        Step::WaitSourceQuiet { .. } => {
+            "wait until the source's end offsets hold still (every producer stopped)".to_string()
+        }
         Step::TranslateOffsets { groups, partitions } => {
             format!(
-                "translate and commit offsets for {} ({})",
+                "translate and commit offsets for {} ({}) on the target, read back",
                 count(groups.len(), "group"),
                 count(*partitions, "partition")
             )
@@ -340,7 +362,7 @@ pub fn describe_step(s: &Step) -> String {
             )
         }
         Step::DrainReplication { .. } => {
-            "wait until the source tail is copied, then stop replication".to_string()
+            "copy the last records, then stop the background copy".to_string()
         }
         Step::Verify { partitions, .. } => format!(
             "verify record counts and checksums per partition ({})",

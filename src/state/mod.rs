@@ -4,6 +4,7 @@
 //! The state holds names, ids, offsets and timestamps only: never a secret.
 
 mod committed_offset;
+mod cutover;
 mod lock;
 mod lock_info;
 mod partition_copy;
@@ -18,6 +19,7 @@ mod store;
 mod tests;
 
 pub use committed_offset::CommittedOffset;
+pub use cutover::{Cutover, CutoverEdge, now_rfc3339_millis};
 pub use lock::LockGuard;
 pub use lock_info::LockInfo;
 pub use partition_copy::{PartitionCopy, PartitionVerified, TranslatedOffset};

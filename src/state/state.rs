@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::{StepOutcome, StepRecord, StepStatus};
+use super::{Cutover, StepOutcome, StepRecord, StepStatus};
 use crate::config::Scheme;
 
 /// The only state format this ferry reads and writes.
@@ -24,6 +24,9 @@ pub struct State {
     pub source_cluster_id: Option<String>,
     pub target_cluster_id: Option<String>,
     pub steps: Vec<StepRecord>,
+    /// When clients moved and the pauses they had (mirror).
+    #[serde(default, skip_serializing_if = "Cutover::is_empty")]
+    pub cutover: Cutover,
     /// RFC 3339, UTC.
     pub created_at: String,
     /// RFC 3339, UTC; set by every save.
@@ -48,6 +51,7 @@ impl State {
             source_cluster_id,
             target_cluster_id,
             steps: Vec::new(),
+            cutover: Cutover::default(),
             created_at: now.clone(),
             updated_at: now,
         }

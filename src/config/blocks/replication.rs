@@ -1,8 +1,10 @@
-//! `replication { start_from = ..., compression = ... }`: where a mirror copy starts, and how the
-//! copy producer compresses.
+//! `replication { start_from = ..., compression = ..., max_lag = ..., max_lag_time = ... }`:
+//! where a mirror copy starts, how the copy producer compresses, and the lag bound that counts
+//! as caught up.
 
 use super::TopBlock;
-use crate::config::body::{Cx, Fields};
+use super::duration::duration;
+use crate::config::body::{Cx, Fields, optional};
 use crate::config::timestamp::parse_rfc3339_ms;
 use crate::config::{COMPRESSIONS, Replication, StartFrom, value};
 
@@ -13,9 +15,24 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Replication> {
         b.name.clone(),
         b.location.clone(),
         &b.block.body,
-        &["start_from", "compression"],
+        &["start_from", "compression", "max_lag", "max_lag_time"],
         &[],
     );
+    let max_lag = match f.get(cx, "max_lag") {
+        None if f.has("max_lag") => return None,
+        None => Replication::default().max_lag,
+        Some(ev) => match cx.convert(&ev, value::integer)? {
+            n if n >= 0 => n,
+            _ => {
+                cx.errors.push(ev.error(
+                    "expected a number of records (0 or more) a partition may be behind",
+                ));
+                return None;
+            }
+        },
+    };
+    let lag_time = f.get(cx, "max_lag_time").map(|ev| duration(cx, &ev));
+    let max_lag_time = optional(lag_time)?.unwrap_or(Replication::default().max_lag_time);
     let compression = match f.get(cx, "compression") {
         None if f.has("compression") => return None,
         None => Replication::default().compression,
@@ -39,6 +56,8 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Replication> {
         return (!f.has("start_from")).then_some(Replication {
             start_from: StartFrom::Earliest,
             compression,
+            max_lag,
+            max_lag_time,
         });
     };
     let start_from = match &ev.value {
@@ -85,5 +104,7 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Replication> {
     Some(Replication {
         start_from: start_from?,
         compression,
+        max_lag,
+        max_lag_time,
     })
 }

@@ -1,0 +1,290 @@
+//! The copy that follows the source while clients move (mirror): from the first copy until the
+//! drain, passes run one after another on a background thread, so replication lag stays small
+//! while the hooks run; a second thread verifies what is already copied, so that the write pause
+//! covers only the tail's verification, not the whole history's.
+//!
+//! The apply's thread reads the latest copy and lag from [`Follow`] and tells the threads to
+//! stop; it never copies while the background copy runs, so each partition has one writer.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+
+use crate::copy::{CopyJob, PartitionChecksum};
+use crate::error::Error;
+use crate::state::PartitionCopy;
+
+use super::pass::{Copies, Passes};
+use super::read_range::read_range;
+
+/// How long the background copy rests after a pass that found nothing new.
+const IDLE: Duration = Duration::from_millis(200);
+/// How long the background verification rests between rounds.
+const VERIFY_EVERY: Duration = Duration::from_secs(1);
+
+/// What the last finished background pass saw.
+#[derive(Debug, Clone)]
+pub struct PassReading {
+    /// When the pass read the source's ends: the copy holds everything the source held then.
+    pub started: Instant,
+    /// Source offsets the most lagging partition was behind when the pass started.
+    pub max_lag: i64,
+    /// That partition, as `topic[partition]`.
+    pub most_behind: String,
+}
+
+/// A partition's copy verified from its start up to `source_to` / `target_to` (exclusive), as
+/// running checksums that the final verification continues.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedPrefix {
+    pub source_from: i64,
+    pub target_from: i64,
+    pub source_to: i64,
+    pub target_to: i64,
+    pub on_source: PartitionChecksum,
+    pub on_target: PartitionChecksum,
+}
+
+impl VerifiedPrefix {
+    /// Nothing verified yet of `copy`.
+    pub fn start(copy: &PartitionCopy, compare_timestamps: bool) -> VerifiedPrefix {
+        let fresh = if compare_timestamps {
+            PartitionChecksum::new()
+        } else {
+            PartitionChecksum::without_timestamps()
+        };
+        VerifiedPrefix {
+            source_from: copy.map.source_start(),
+            target_from: copy.map.target_start(),
+            source_to: copy.map.source_start(),
+            target_to: copy.map.target_start(),
+            on_source: fresh,
+            on_target: fresh,
+        }
+    }
+
+    /// Whether this prefix belongs to `copy` (it starts where the copy starts).
+    pub fn fits(&self, copy: &PartitionCopy) -> bool {
+        self.source_from == copy.map.source_start()
+            && self.target_from == copy.map.target_start()
+            && self.source_to <= copy.next_source_offset
+            && self.target_to <= copy.map.target_end()
+    }
+
+    /// Reads both sides from where the prefix ends up to where `copy` ends.
+    pub fn extend_to(
+        &mut self,
+        copy: &PartitionCopy,
+        source: &ClientConfig,
+        target: &ClientConfig,
+    ) -> Result<(), Error> {
+        let (source_to, target_to) = (copy.next_source_offset, copy.map.target_end());
+        let on_source = &mut self.on_source;
+        read_range(
+            source,
+            &copy.topic,
+            copy.partition,
+            self.source_to,
+            source_to,
+            |m| {
+                on_source.update_from(m);
+                Ok(())
+            },
+        )?;
+        let on_target = &mut self.on_target;
+        read_range(
+            target,
+            &copy.target_topic,
+            copy.partition,
+            self.target_to,
+            target_to,
+            |m| {
+                on_target.update_from(m);
+                Ok(())
+            },
+        )?;
+        self.source_to = source_to;
+        self.target_to = target_to;
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    copies: Copies,
+    last_pass: Option<PassReading>,
+    copy_running: bool,
+    copy_error: Option<Error>,
+    verify_running: bool,
+    verified: BTreeMap<(String, i32), VerifiedPrefix>,
+}
+
+/// The background copy and verification of one apply run.
+#[derive(Default)]
+pub struct Follow {
+    shared: Mutex<Shared>,
+    changed: Condvar,
+    copy_stopping: AtomicBool,
+    verify_stopping: AtomicBool,
+}
+
+impl Follow {
+    pub fn new(copies: Copies) -> Follow {
+        Follow {
+            shared: Mutex::new(Shared {
+                copies,
+                copy_running: true,
+                verify_running: true,
+                ..Shared::default()
+            }),
+            ..Follow::default()
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The copy as far as it got.
+    pub fn copies(&self) -> Copies {
+        self.lock().copies.clone()
+    }
+
+    /// The last finished pass, if any.
+    pub fn last_pass(&self) -> Option<PassReading> {
+        self.lock().last_pass.clone()
+    }
+
+    /// The background copy's error, taken (it stopped at it).
+    pub fn take_error(&self) -> Option<Error> {
+        self.lock().copy_error.take()
+    }
+
+    /// Passes until told to stop or a pass fails (the error is kept for the apply's thread).
+    pub fn copy_loop(&self, passes: Passes<'_>, jobs: Vec<CopyJob>) {
+        while !self.copy_stopping.load(Ordering::Relaxed) {
+            let mut copies = self.copies();
+            let before: BTreeMap<(String, i32), i64> = copies
+                .iter()
+                .map(|(k, c)| (k.clone(), c.next_source_offset))
+                .collect();
+            let started = Instant::now();
+            match passes.pass(&jobs, &mut copies) {
+                Ok(records) => {
+                    let (most_behind, max_lag) = copies
+                        .iter()
+                        .map(|(key, c)| {
+                            let from = before
+                                .get(key)
+                                .copied()
+                                .unwrap_or_else(|| c.map.source_start());
+                            (
+                                format!("{}[{}]", key.0, key.1),
+                                (c.next_source_offset - from).max(0),
+                            )
+                        })
+                        .max_by_key(|(_, lag)| *lag)
+                        .unwrap_or_default();
+                    let mut shared = self.lock();
+                    shared.copies = copies;
+                    shared.last_pass = Some(PassReading {
+                        started,
+                        max_lag,
+                        most_behind,
+                    });
+                    self.changed.notify_all();
+                    if records == 0 {
+                        let _ = self.changed.wait_timeout(shared, IDLE);
+                    }
+                }
+                Err(error) => {
+                    let mut shared = self.lock();
+                    shared.copy_error = Some(error);
+                    break;
+                }
+            }
+        }
+        self.lock().copy_running = false;
+        self.changed.notify_all();
+    }
+
+    /// Stops the background copy after its current pass; returns its error if it failed.
+    pub fn stop_copy(&self) -> Result<(), Error> {
+        self.copy_stopping.store(true, Ordering::Relaxed);
+        self.changed.notify_all();
+        let mut shared = self.lock();
+        while shared.copy_running {
+            shared = self.changed.wait(shared).unwrap_or_else(|p| p.into_inner());
+        }
+        match shared.copy_error.take() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// Publishes a copy made on the apply's thread (the drain), for the verification.
+    pub fn set_copies(&self, copies: Copies) {
+        self.lock().copies = copies;
+        self.changed.notify_all();
+    }
+
+    /// Verifies the copied prefix of every partition, round after round, until told to stop.
+    /// A read that fails is left for the next round (the final verification reads whatever is
+    /// still missing), so broker trouble here never fails the apply.
+    pub fn verify_loop(&self, source: ClientConfig, target: ClientConfig, restamped: BTreeSet<String>) {
+        while !self.verify_stopping.load(Ordering::Relaxed) {
+            for (key, copy) in self.copies() {
+                if self.verify_stopping.load(Ordering::Relaxed) {
+                    break;
+                }
+                let known = self.lock().verified.get(&key).cloned();
+                let mut prefix = match known {
+                    Some(p) if p.fits(&copy) => p,
+                    _ => VerifiedPrefix::start(&copy, !restamped.contains(&copy.target_topic)),
+                };
+                if prefix.source_to == copy.next_source_offset {
+                    continue;
+                }
+                match prefix.extend_to(&copy, &source, &target) {
+                    Ok(()) => {
+                        self.lock().verified.insert(key, prefix);
+                    }
+                    Err(error) => {
+                        tracing::debug!(%error, partition = ?key, "verification alongside the copy: read failed, trying again next round");
+                    }
+                }
+            }
+            let shared = self.lock();
+            let _ = self.changed.wait_timeout(shared, VERIFY_EVERY);
+        }
+        self.lock().verify_running = false;
+        self.changed.notify_all();
+    }
+
+    /// Stops the verification alongside the copy; returns what it verified.
+    pub fn stop_verify(&self) -> BTreeMap<(String, i32), VerifiedPrefix> {
+        self.verify_stopping.store(true, Ordering::Relaxed);
+        self.changed.notify_all();
+        let mut shared = self.lock();
+        while shared.verify_running {
+            shared = self.changed.wait(shared).unwrap_or_else(|p| p.into_inner());
+        }
+        std::mem::take(&mut shared.verified)
+    }
+
+    /// Tells both threads to stop without waiting (the apply failed or finished).
+    pub fn stop_all(&self) {
+        self.copy_stopping.store(true, Ordering::Relaxed);
+        self.verify_stopping.store(true, Ordering::Relaxed);
+        self.changed.notify_all();
+    }
+
+    /// Waits up to `timeout` for the background copy to publish a pass.
+    pub fn wait_for_pass(&self, timeout: Duration) {
+        let shared = self.lock();
+        let _ = self.changed.wait_timeout(shared, timeout);
+    }
+}
