@@ -8,9 +8,13 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = ferry::cli::Cli::parse_from(ferry::cli::terraform_style_args(std::env::args_os()));
+    // librdkafka's lines arrive as target `librdkafka` at the level ferry gives them
+    // (cluster::kafka_log): errors and warnings always, connection trouble librdkafka retries
+    // with -v, its debug lines and end-of-partition notices with -vv. rdkafka's own `log`
+    // records reach the same subscriber through the log bridge `init` installs.
     let level = match cli.verbose {
         0 => "warn",
-        1 => "ferry=debug,warn",
+        1 => "ferry=debug,librdkafka=info,warn",
         _ => "trace",
     };
     tracing_subscriber::fmt()

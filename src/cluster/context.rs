@@ -1,6 +1,6 @@
 //! What librdkafka tells a cluster's clients outside of request results: log lines (routed into
-//! `tracing`), global errors (kept for precise error messages) and statistics (kept for request
-//! accounting).
+//! `tracing` by [`kafka_log`]), global errors (routed the same way, and kept for precise error
+//! messages) and statistics (kept for request accounting).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -11,6 +11,8 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
+
+use super::kafka_log;
 
 /// The two clients of one cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -92,12 +94,15 @@ impl Recorder {
         self.recorded.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A log line of a client of cluster `role`, at syslog `level`: traced by [`kafka_log`].
     pub fn log(&self, role: &str, level: i32, facility: &str, message: &str) {
-        tracing::debug!(target: "librdkafka", role, level, "{facility} {message}");
+        kafka_log::log_as(role, kafka_log::level_from_syslog(level), facility, message);
     }
 
+    /// A global error of a client of cluster `role`: traced by [`kafka_log`], and kept for
+    /// [`Recorder::error_since`].
     pub fn error(&self, role: &str, code: RDKafkaErrorCode, reason: &str) {
-        tracing::debug!(target: "librdkafka", role, %code, "error: {reason}");
+        kafka_log::error_as(role, &KafkaError::Global(code), reason);
         let error = GlobalError {
             code,
             reason: reason.to_string(),
@@ -112,7 +117,7 @@ impl Recorder {
 
     pub fn stats(&self, client: ClientKind, json: &str) {
         let Some(stats) = ClientStats::parse(json) else {
-            tracing::debug!(target: "librdkafka", "unreadable statistics JSON");
+            tracing::debug!(target: kafka_log::TARGET, "unreadable statistics JSON");
             return;
         };
         let mut recorded = self.lock();
@@ -205,7 +210,7 @@ impl ClientContext for ClusterContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        let code = error.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail);
+        let code = kafka_log::code_of(&error).unwrap_or(RDKafkaErrorCode::Fail);
         self.recorder.error(&self.role, code, reason);
     }
 }

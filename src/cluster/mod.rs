@@ -9,6 +9,7 @@ mod commit_offsets_ffi;
 mod context;
 mod describe_configs_ffi;
 mod group_offsets_ffi;
+pub mod kafka_log;
 mod list_groups_ffi;
 mod native;
 mod rdkafka_cluster;
@@ -18,6 +19,7 @@ mod types;
 pub use client_config::{client_config, redacted};
 pub use cluster_access::ClusterAccess;
 pub use cluster_error::{CloudApiRefusal, ClusterError};
+pub use kafka_log::KafkaLog;
 pub use rdkafka_cluster::RdKafkaCluster;
 pub use types::{
     BrokerInfo, ClusterMetadata, ConfigValue, GroupActivity, GroupListing, NewTopicSpec,

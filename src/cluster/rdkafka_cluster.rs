@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
 use rdkafka::bindings as rd;
-use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
@@ -23,6 +22,7 @@ use super::commit_offsets_ffi::commit_offsets;
 use super::context::{ClientKind, ClusterContext, Recorder};
 use super::describe_configs_ffi::describe_topic_configs;
 use super::group_offsets_ffi::list_consumer_group_offsets;
+use super::kafka_log;
 use super::list_groups_ffi::{describe_consumer_groups, list_consumer_groups};
 use super::native::{self, AdminFailure, Queue};
 use super::topic_admin_ffi::{
@@ -90,13 +90,7 @@ impl RdKafkaCluster {
         }
         // No client-metrics pushes (KIP-714): ferry's requests should be only its own.
         set_default(&mut cfg, "enable.metrics.push", "false");
-        cfg.set_log_level(
-            if tracing::enabled!(target: "librdkafka", tracing::Level::DEBUG) {
-                RDKafkaLogLevel::Debug
-            } else {
-                RDKafkaLogLevel::Warning
-            },
-        );
+        kafka_log::set_log_level(&mut cfg);
         tracing::debug!(role, config = ?redacted(&cfg), "creating kafka clients");
         let stats_interval = Duration::from_millis(
             cfg.get("statistics.interval.ms")

@@ -1,5 +1,6 @@
 //! Client settings shared by the copy engines (`copy_partitions` and `replicate`): the safe
-//! producer, the explicit-offset consumer, and the error wrapper for client failures.
+//! producer, the explicit-offset consumer, and the error wrapper for client failures. Every
+//! client logs through [`kafka_log`], at the librdkafka log level the subscriber can show.
 
 use std::time::Duration;
 
@@ -9,6 +10,8 @@ use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::CopyError;
+use crate::cluster::KafkaLog;
+use crate::cluster::kafka_log;
 
 /// Timeout of one metadata or watermark request.
 pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -29,19 +32,17 @@ const COPY_GROUP: &str = "ferry-copy";
 pub(super) fn metadata_consumer(
     settings: &ClientConfig,
     side: &str,
-) -> Result<BaseConsumer, CopyError> {
-    settings
-        .clone()
-        .remove("compression.type")
-        .create()
+) -> Result<BaseConsumer<KafkaLog>, CopyError> {
+    kafka_log::set_log_level(settings.clone().remove("compression.type"))
+        .create_with_context(KafkaLog)
         .map_err(|error| kafka(format!("creating a {side} client"), error))
 }
 
 /// A consumer reading assigned partitions from explicit offsets: no commits, no group joined,
 /// stopping with an error instead of jumping when an offset falls out of range.
-pub(super) fn copy_consumer(settings: &ClientConfig) -> Result<BaseConsumer, CopyError> {
-    settings
-        .clone()
+pub(super) fn copy_consumer(settings: &ClientConfig) -> Result<BaseConsumer<KafkaLog>, CopyError> {
+    let mut config = settings.clone();
+    kafka_log::set_log_level(&mut config)
         .remove("compression.type")
         .set("group.id", COPY_GROUP)
         .set("enable.auto.commit", "false")
@@ -50,7 +51,7 @@ pub(super) fn copy_consumer(settings: &ClientConfig) -> Result<BaseConsumer, Cop
         .set("auto.offset.reset", "error")
         .set("queued.max.messages.kbytes", CONSUMER_QUEUE_KBYTES)
         .set("fetch.max.bytes", FETCH_MAX_BYTES)
-        .create()
+        .create_with_context(KafkaLog)
         .map_err(|error| kafka("creating a consumer".into(), error))
 }
 
@@ -61,7 +62,7 @@ pub(super) fn producer_config(settings: &ClientConfig) -> ClientConfig {
     if config.get("compression.type").is_none() {
         config.set("compression.type", "none");
     }
-    config
+    kafka_log::set_log_level(&mut config)
         .set("enable.idempotence", "true")
         .set("enable.gapless.guarantee", "true")
         .set("acks", "all")

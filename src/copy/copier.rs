@@ -25,6 +25,7 @@ use super::delivery::{Deliveries, WhenFull, send};
 use super::offset_map::OffsetMap;
 use super::resume::resume_points;
 use super::{CopyError, CopyProgress};
+use crate::cluster::KafkaLog;
 
 pub use super::resume::{ResumeRefusal, resume_point};
 
@@ -309,7 +310,7 @@ fn readers(
 
 /// One source consumer and the partitions it copies.
 struct Reader {
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<KafkaLog>,
     /// (source topic, partition) -> job index.
     partitions: HashMap<(String, i32), usize>,
 }

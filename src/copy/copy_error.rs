@@ -8,12 +8,16 @@ use super::offset_map::OffsetMapError;
 /// is ever skipped: the copy stops rather than lose or duplicate a record.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum CopyError {
-    /// The target's last record was not written by ferry.
+    /// The target holds a record ferry did not write where its copies should be.
     #[error(
-        "target partition {topic}[{partition}] ends with a record at offset {offset} that has no \
-         `ferry.source.offset` header, so it was not copied by ferry and the resume point is unknown. \
-         Something else is producing to the target topic: stop that producer, or copy into an empty \
-         topic (delete and recreate {topic} on the target), then run the copy again."
+        "target partition {topic}[{partition}] holds a record at offset {offset} that has no \
+         `ferry.source.offset` header: ferry did not copy it, so the partition no longer shows \
+         where ferry's copy ends, and ferry stopped rather than guess. The record stays where \
+         it is. Something else writes to {topic} on the target (a producer pointed at it, \
+         another migration or tool copying into it): find out who and stop it. Then point the \
+         mirror at a target topic that holds only ferry's copies: give the topic block a \
+         `target_name` that does not exist on the target yet, and `ferry apply` creates it and \
+         copies into it."
     )]
     ForeignRecord {
         topic: String,
@@ -41,8 +45,10 @@ pub enum CopyError {
         "source partition {topic}[{partition}] ends at offset {source_end}, but the copy would \
          continue at offset {next}: the target already holds source offsets the source does not \
          have (or the requested start is past the end). The source topic was most likely deleted \
-         and recreated since the last copy; the copied data no longer matches it. Check the source \
-         topic, then copy into an empty target topic."
+         and recreated since the last copy; the copied data no longer matches it. ferry stopped \
+         and left both topics as they are. Check what happened to the source topic; to copy \
+         it as it is now, give its topic block a `target_name` that does not exist on the \
+         target yet, so the earlier copy stays intact beside the new one."
     )]
     BeyondSourceEnd {
         topic: String,
@@ -59,8 +65,9 @@ pub enum CopyError {
          pointed at the target, or a produce request of a killed earlier run that the broker \
          appended late). The partition may now hold records twice, so ferry stopped rather than \
          go on. Stop the other writer; then run `ferry apply` again: its verify step compares the \
-         partition with the source, and if it reports a mismatch, delete and recreate the target \
-         topic and copy it again."
+         partition with the source. If it reports a mismatch, copy the topic again into a new \
+         target topic (a `target_name` in its topic block that does not exist on the target \
+         yet); the current one stays as it is, to find out what the other writer wrote."
     )]
     ConcurrentWrite {
         topic: String,

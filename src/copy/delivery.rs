@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
@@ -13,6 +14,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use super::header::{SOURCE_OFFSET_HEADER, encode_source_offset};
 use super::offset_map::OffsetMap;
 use super::{CopyError, CopyJob};
+use crate::cluster::kafka_log;
 
 /// How long [`send`] waits for room in a full producer queue before trying again.
 const QUEUE_FULL_WAIT: Duration = Duration::from_millis(10);
@@ -138,7 +140,16 @@ impl Deliveries {
     }
 }
 
-impl ClientContext for Deliveries {}
+/// Logs like every ferry client ([`kafka_log`]).
+impl ClientContext for Deliveries {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        kafka_log::log(level, fac, log_message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        kafka_log::error(&error, reason);
+    }
+}
 
 impl ProducerContext for Deliveries {
     type DeliveryOpaque = Box<Sent>;

@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
@@ -46,6 +47,7 @@ use super::delivery::{Deliveries, WhenFull, send};
 use super::offset_map::OffsetMap;
 use super::resume::{resume_points, source_watermarks};
 use super::{CopyError, CopyJob, CopyProgress};
+use crate::cluster::{KafkaLog, kafka_log};
 
 /// How long one poll of the source waits for a record.
 const POLL_WAIT: Duration = Duration::from_millis(100);
@@ -241,7 +243,7 @@ fn group_consumer(source: &ClientConfig, options: &ReplicateOptions) -> ClientCo
     let session = options.session_timeout.as_millis().max(1);
     let heartbeat = (session / 3).clamp(1, 3000);
     let mut config = source.clone();
-    config
+    kafka_log::set_log_level(&mut config)
         .set("group.id", &options.group)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
@@ -410,7 +412,7 @@ impl Shared {
     }
 
     /// Throughput of this process, lag of the partitions it holds against their current ends.
-    fn progress(&self, meta: &BaseConsumer) -> CopyProgress {
+    fn progress(&self, meta: &BaseConsumer<KafkaLog>) -> CopyProgress {
         let held: Vec<(usize, i64)> = self
             .held
             .lock()
@@ -471,18 +473,16 @@ impl Shared {
 /// The consumer context whose rebalance callback does the exact-resume handshake.
 struct Rebalancer(Arc<Shared>);
 
+/// Logs like every ferry client ([`kafka_log`]): the end of a partition also arrives here as a
+/// "global error" (`enable.partition.eof`, needed to tell a caught-up partition), which is
+/// traced, not reported as an error.
 impl ClientContext for Rebalancer {
-    /// The end of a partition also arrives here as a "global error" (`enable.partition.eof`,
-    /// needed to tell a caught-up partition): not an error, so not logged as one.
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        kafka_log::log(level, fac, log_message);
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
-        if !matches!(
-            error,
-            KafkaError::PartitionEOF(_)
-                | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
-                | KafkaError::MessageConsumption(RDKafkaErrorCode::PartitionEOF)
-        ) {
-            tracing::error!("librdkafka: {error}: {reason}");
-        }
+        kafka_log::error(&error, reason);
     }
 }
 

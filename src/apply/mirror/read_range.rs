@@ -13,6 +13,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::cluster::{KafkaLog, kafka_log};
 use crate::copy::{CopyError, CopyJob, OffsetMap, SOURCE_OFFSET_HEADER, decode_source_offset};
 use crate::error::Error;
 
@@ -103,16 +104,17 @@ fn reading(what: String, error: impl std::fmt::Display) -> Error {
     .into()
 }
 
-pub(super) fn reader(config: &ClientConfig) -> Result<BaseConsumer, Error> {
+pub(super) fn reader(config: &ClientConfig) -> Result<BaseConsumer<KafkaLog>, Error> {
+    let mut config = config.clone();
+    kafka_log::set_log_level(&mut config);
     config
-        .clone()
         .set("group.id", "ferry-verify")
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "true")
         .set("auto.offset.reset", "error")
         .set("isolation.level", "read_committed")
-        .create()
+        .create_with_context(KafkaLog)
         .map_err(|e| reading("creating a reader".into(), e))
 }
 
