@@ -43,15 +43,15 @@ replication {
 }
 
 hook "stop_source_consumers" {
-  command = ["echo", "switch the consumers to the CKafka target now"]
+  command = ["echo", "stopping consumers on the source"]
 }
 hook "start_target_consumers" {
-  command = ["echo", "switch the consumers to the CKafka target now"]
+  command = ["echo", "starting consumers on the CKafka target"]
 }
 
 hook "stop_source_producers" {
-  command = ["echo", "switch the producers to the CKafka target now"]
+  command = ["echo", "stopping producers on the source"]
 }
 hook "start_target_producers" {
-  command = ["echo", "switch the producers to the CKafka target now"]
+  command = ["echo", "starting producers on the CKafka target"]
 }

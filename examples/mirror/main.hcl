@@ -43,21 +43,21 @@ replication {
 }
 
 hook "stop_source_consumers" {
-  command = ["./deploy/switch.sh", "consumers", "target"]
+  command = ["./deploy/switch.sh", "consumers", "stop", "source"]
   timeout = "10m"
 }
 hook "start_target_consumers" {
-  command = ["./deploy/switch.sh", "consumers", "target"]
+  command = ["./deploy/switch.sh", "consumers", "start", "target"]
   timeout = "10m"
 }
 
 hook "stop_source_producers" {
-  command = ["./deploy/switch.sh", "producers", "target"]
+  command = ["./deploy/switch.sh", "producers", "stop", "source"]
   env     = { DEPLOY_ENV = "production" }
   timeout = "10m"
 }
 hook "start_target_producers" {
-  command = ["./deploy/switch.sh", "producers", "target"]
+  command = ["./deploy/switch.sh", "producers", "start", "target"]
   env     = { DEPLOY_ENV = "production" }
   timeout = "10m"
 }

@@ -48,20 +48,20 @@ replication {
 
 # Client switches happen in your deployment system; these stand-ins only say what would happen.
 hook "stop_source_consumers" {
-  command = ["echo", "repointing consumers to the target"]
+  command = ["echo", "stopping consumers on the source"]
   timeout = "1m"
 }
 hook "start_target_consumers" {
-  command = ["echo", "repointing consumers to the target"]
+  command = ["echo", "starting consumers on the target"]
   timeout = "1m"
 }
 
 hook "stop_source_producers" {
-  command = ["echo", "repointing producers to the target"]
+  command = ["echo", "stopping producers on the source"]
   timeout = "1m"
 }
 hook "start_target_producers" {
-  command = ["echo", "repointing producers to the target"]
+  command = ["echo", "starting producers on the target"]
   timeout = "1m"
 }
 
