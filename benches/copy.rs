@@ -22,7 +22,7 @@ use std::process::{Command, ExitCode};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ferry::apply::copy::{CopyJob, PartitionChecksum, Until, copy_partitions};
+use ferry::copy::{CopyJob, PartitionChecksum, Until, copy_partitions};
 use ferry_testbed::Testbed;
 use ferry_testbed::seed::create_topic;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -429,7 +429,7 @@ fn child(spec: &str) -> ExitCode {
         })
         .collect();
     let started = Instant::now();
-    let progress = |p: &ferry::apply::copy::CopyProgress| {
+    let progress = |p: &ferry::copy::CopyProgress| {
         eprintln!("bench copy:   ferry {}", p.summary(started.elapsed()));
     };
     match copy_partitions(

@@ -1,4 +1,4 @@
-//! The copy engine (`ferry::apply::copy::copy_partitions`) against real Apache Kafka brokers (the
+//! The copy engine (`ferry::copy::copy_partitions`) against real Apache Kafka brokers (the
 //! test bed's shared pair: every test has topics of its own): record-by-record fidelity, resume
 //! after more source data, no duplicate over repeated and interrupted runs, refusal of a target
 //! written by someone else.
@@ -17,7 +17,7 @@ use support::records::{
 use std::cell::RefCell;
 use std::time::Duration;
 
-use ferry::apply::copy::{
+use ferry::copy::{
     CopyError, CopyJob, CopyProgress, SOURCE_OFFSET_HEADER, Until, copy_partitions,
     encode_source_offset,
 };

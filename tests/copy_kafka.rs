@@ -1,4 +1,4 @@
-//! The copy engine (`ferry::apply::copy::copy_partitions`) against what only a real Kafka broker
+//! The copy engine (`ferry::copy::copy_partitions`) against what only a real Kafka broker
 //! does, on the test bed's shared pair (every test has topics of its own): a source whose log
 //! start DeleteRecords moved past the copy, a transactional source with committed and aborted
 //! transactions, and a compacted source whose cleaner really removed records. Each test reads
@@ -14,7 +14,7 @@ use support::records::{Rec, client, expected_copy, produce, read_from, read_isol
 
 use std::time::{Duration, Instant};
 
-use ferry::apply::copy::{CopyError, CopyJob, CopyOutcome, Run, Translation};
+use ferry::copy::{CopyError, CopyJob, CopyOutcome, Run, Translation};
 use ferry_testbed::seed::{self, Transaction};
 use ferry_testbed::{Testbed, inspect};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use assert_cmd::Command;
-use ferry::apply::copy::SOURCE_OFFSET_HEADER;
+use ferry::copy::SOURCE_OFFSET_HEADER;
 use ferry_testbed::{Testbed, seed};
 use serde_json::Value;
 use support::records::{Rec, produce, read_from, record};

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ferry::apply::copy::{CopyError, CopyJob, CopyOutcome, Until, copy_partitions};
+use ferry::copy::{CopyError, CopyJob, CopyOutcome, Until, copy_partitions};
 use ferry_testbed::Testbed;
 
 use super::records::client;

@@ -256,8 +256,8 @@ pub fn expected_copy(source: &[Rec]) -> Vec<Rec> {
             let mut copy = rec.clone();
             copy.offset = index as i64;
             copy.headers.push((
-                ferry::apply::copy::SOURCE_OFFSET_HEADER.to_string(),
-                Some(ferry::apply::copy::encode_source_offset(rec.offset).to_vec()),
+                ferry::copy::SOURCE_OFFSET_HEADER.to_string(),
+                Some(ferry::copy::encode_source_offset(rec.offset).to_vec()),
             ));
             copy
         })
