@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::copy::CopyError;
 use crate::apply::{ApplyError, HookError};
 use crate::cluster::ClusterError;
 use crate::config::ConfigErrors;
+use crate::copy::CopyError;
 use crate::state::StateError;
 
 #[derive(Debug, Error)]

@@ -6,7 +6,6 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::copy::{ReplicateEvent, ReplicateOptions};
 use crate::apply::reporter::TerminalReporter;
 use crate::apply::{ApplyError, Executor, group_lags, replicate_jobs};
 use crate::ckafka::CkafkaCluster;
@@ -16,6 +15,7 @@ use crate::cli::{
 };
 use crate::cluster::{ClusterAccess, RdKafkaCluster, client_config};
 use crate::config::{self, ClusterSettings, Desired, LoadOptions, Scheme};
+use crate::copy::{ReplicateEvent, ReplicateOptions};
 use crate::drift::{self, DriftReport};
 use crate::error::Error;
 use crate::hcl_format;

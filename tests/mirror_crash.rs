@@ -38,7 +38,7 @@ const CONDITION_TIMEOUT: Duration = Duration::from_secs(180);
 /// Step indexes of a mirror plan with one topic and one group (see tests/apply_mirror.rs).
 const STEP_COPY: usize = 1;
 const STEP_CATCH_UP: usize = 2;
-const STEP_DRAIN: usize = 10;
+const STEP_STOP_PRODUCERS: usize = 8;
 const STEP_VERIFY: usize = 11;
 const STEP_KINDS: [&str; 13] = [
     "apply_topics",
@@ -226,6 +226,21 @@ fn kill_in_step(
     ended
 }
 
+/// Kills `run` with SIGKILL and asserts it was in `step`, whatever the copy had reached (the
+/// background copy runs through the cutover steps).
+fn kill_in_running_step(run: ApplyProcess, dir: &Path, step: usize) -> Ended {
+    let ended = run.kill9();
+    assert_eq!(
+        step_status(dir, step).as_deref(),
+        Some("running"),
+        "the kill landed in step {} ({}):\n{}",
+        step + 1,
+        STEP_KINDS[step],
+        ended.output()
+    );
+    ended
+}
+
 /// Waits for `run` to finish and asserts it succeeded.
 fn finish(run: ApplyProcess) -> Ended {
     let ended = run.wait(RUN_TIMEOUT);
@@ -308,7 +323,9 @@ fn assert_migrated_exactly(bed: &Testbed, dir: &Path, per_partition: usize, comm
     for step in steps {
         assert_eq!(step["status"], "done", "{step}");
     }
-    let verified = steps[STEP_VERIFY]["outcome"]["partitions"].as_array().unwrap();
+    let verified = steps[STEP_VERIFY]["outcome"]["partitions"]
+        .as_array()
+        .unwrap();
     assert_eq!(verified.len(), PARTITIONS as usize);
     for v in verified {
         assert_eq!(v["records"], per_partition as u64, "{v}");
@@ -367,7 +384,8 @@ fn an_apply_killed_twice_during_the_copy_resumes_and_copies_every_record_once() 
 }
 
 #[test]
-fn an_apply_killed_during_the_catch_up_and_during_the_drain_resumes_and_copies_every_record_once() {
+fn an_apply_killed_during_the_catch_up_and_during_the_producer_cutover_resumes_and_copies_every_record_once()
+ {
     let bed = Testbed::start().unwrap();
     let source = bed.source.bootstrap.clone();
     seed_source(&bed, RECORDS);
@@ -409,20 +427,22 @@ fn an_apply_killed_during_the_catch_up_and_during_the_drain_resumes_and_copies_e
     kill_in_step(first, dir.path(), &target, STEP_CATCH_UP, early + late);
     producers.join().unwrap();
 
-    // The resumed apply catches up and switches consumers; producers write their last records
-    // to the source before they switch; the apply is killed while it drains them.
+    // The resumed apply catches up and moves the consumers; producers write their last records
+    // to the source while the hook that stops them runs, and the background copy takes them;
+    // the apply is killed there, in the middle of the producer cutover.
     let mut second = ApplyProcess::spawn(dir.path(), "second");
     let second_pid = second.pid();
-    second.wait_while_running("the producers' switch", CONDITION_TIMEOUT, || {
+    second.wait_while_running("the producers' stop", CONDITION_TIMEOUT, || {
         switching.exists()
     });
     produce_batch(&source, RECORDS + LATE_RECORDS, LATE_RECORDS);
+    second.wait_while_running(
+        "the tail copied in the background",
+        CONDITION_TIMEOUT,
+        || target.at_least(early + late + 1),
+    );
+    let second = kill_in_running_step(second, dir.path(), STEP_STOP_PRODUCERS);
     fs::write(&switched, "").unwrap();
-    wait_for_step(&mut second, STEP_DRAIN);
-    second.wait_while_running("drained records on the target", CONDITION_TIMEOUT, || {
-        target.at_least(early + late + 1)
-    });
-    let second = kill_in_step(second, dir.path(), &target, STEP_DRAIN, early + 2 * late);
     assert_stale_lock_cleared(&second, first_pid);
 
     let last = finish(ApplyProcess::spawn(dir.path(), "last"));

@@ -25,7 +25,9 @@ fn config(bed: &Testbed, scheme: &str, body: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let hooks = match scheme {
         "dual_consume" => "hook \"switch_producers\" {\n  command = [\"true\"]\n}\n",
-        "single_consume" => "hook \"switch_producers\" {\n  command = [\"true\"]\n}\nhook \"switch_consumers\" {\n  command = [\"true\"]\n}\n",
+        "single_consume" => {
+            "hook \"switch_producers\" {\n  command = [\"true\"]\n}\nhook \"switch_consumers\" {\n  command = [\"true\"]\n}\n"
+        }
         _ => {
             "hook \"stop_source_consumers\" {\n  command = [\"true\"]\n}\nhook \"start_target_consumers\" {\n  command = [\"true\"]\n}\nhook \"stop_source_producers\" {\n  command = [\"true\"]\n}\nhook \"start_target_producers\" {\n  command = [\"true\"]\n}\n"
         }
@@ -161,11 +163,16 @@ fn mirror_plan_against_real_brokers_has_the_exact_actions_and_steps() {
             "apply_topics",
             "copy_data",
             "wait_replication_caught_up",
-            "run_hook:switch_consumers",
+            "run_hook:stop_source_consumers",
+            "wait_groups_stopped",
             "translate_offsets",
-            "run_hook:switch_producers",
+            "run_hook:start_target_consumers",
+            "wait_groups_active",
+            "run_hook:stop_source_producers",
+            "wait_source_quiet",
             "drain_replication",
-            "verify"
+            "verify",
+            "run_hook:start_target_producers"
         ]
     );
     let copy = &plan["steps"][1];
@@ -227,7 +234,7 @@ fn human_plan_prints_symbols_and_summary_without_colour_when_piped() {
         "{text}"
     );
     assert!(
-        text.contains("Plan: 2 to create, 0 to change, 0 blocked, 8 steps."),
+        text.contains("Plan: 2 to create, 0 to change, 0 blocked, 13 steps."),
         "{text}"
     );
     assert!(!text.contains('\u{1b}'), "no colour codes when piped");

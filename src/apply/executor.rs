@@ -49,7 +49,8 @@ impl Executor<'_> {
                     if index > drain_index + 1 {
                         follow = None;
                     } else if follow.is_none() && index > copy_index && index <= drain_index {
-                        follow = Some(self.start_following(scope, &plan.steps[copy_index], state)?);
+                        follow =
+                            Some(self.start_following(scope, &plan.steps[copy_index], state)?);
                     }
                 }
                 self.reporter.line(&format!(
@@ -227,7 +228,8 @@ impl Executor<'_> {
                 self.mirror(follow).translate_offsets(groups, timing, state)
             }
             Step::WaitSourceQuiet { .. } => {
-                self.mirror(follow).wait_source_quiet(index + 1, timing, state)
+                self.mirror(follow)
+                    .wait_source_quiet(index + 1, timing, state)
             }
             Step::DrainReplication { topics } => self.mirror(follow).drain(topics, state),
             Step::Verify { .. } => self.mirror(follow).verify(state),

@@ -8,8 +8,8 @@ mod hook_error;
 mod mirror;
 mod offsets_step;
 mod replicate_jobs;
-mod rollback;
 pub mod reporter;
+mod rollback;
 mod topics_step;
 mod waits;
 

@@ -5,8 +5,8 @@ use crate::config::{Desired, Scheme, StartFrom};
 use crate::snapshot::{Snapshot, target_name};
 
 use super::ApplyError;
-use crate::copy::CopyJob;
 use super::mirror::start_offset;
+use crate::copy::CopyJob;
 
 /// One job per partition of every selected source topic, to the same partition of the topic the
 /// plan maps it to.

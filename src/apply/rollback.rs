@@ -48,9 +48,10 @@ pub fn rollback(
         )));
     }
     let hook_index = |name: &str| {
-        state.steps.iter().position(|r| {
-            matches!(&r.step, Some(Step::RunHook { hook, .. }) if hook == name)
-        })
+        state
+            .steps
+            .iter()
+            .position(|r| matches!(&r.step, Some(Step::RunHook { hook, .. }) if hook == name))
     };
     if let Some(i) = hook_index(POINT_OF_NO_RETURN)
         && state.steps[i].status != StepStatus::Pending
@@ -58,7 +59,11 @@ pub fn rollback(
         return Err(refused(format!(
             "going back is no longer automatic: step {} (hook {POINT_OF_NO_RETURN}) {} at {}, so producers may write to the target, and the source lacks their records. Nothing was changed. To go back now, copy the target's new records to the source first (a mirror migration in the other direction), then move the clients.",
             i + 1,
-            if state.steps[i].is_done() { "ran" } else { "started" },
+            if state.steps[i].is_done() {
+                "ran"
+            } else {
+                "started"
+            },
             state.steps[i]
                 .started_at
                 .as_deref()
@@ -66,7 +71,9 @@ pub fn rollback(
         )));
     }
     let translated = state.steps.iter().rev().find_map(|r| match &r.outcome {
-        Some(StepOutcome::OffsetsTranslated { offsets, .. }) if r.is_done() => Some(offsets.clone()),
+        Some(StepOutcome::OffsetsTranslated { offsets, .. }) if r.is_done() => {
+            Some(offsets.clone())
+        }
         _ => None,
     });
     let Some(translated) = translated else {
@@ -79,7 +86,11 @@ pub fn rollback(
     for group in &groups {
         for (cluster, name, hook) in [
             (target, "target", "stop them there"),
-            (source, "source", "keep them stopped there until rollback is done"),
+            (
+                source,
+                "source",
+                "keep them stopped there until rollback is done",
+            ),
         ] {
             if let GroupActivity::Members(n) = cluster.group_activity(group)?
                 && n > 0
@@ -92,7 +103,11 @@ pub fn rollback(
                 };
                 return Err(refused(format!(
                     "group {group} has {n} member(s) on the {name}{who}: its offsets would move while ferry returns it. {} ({hook}), then run `ferry rollback` again. Nothing was changed.",
-                    if name == "target" { "Stop the consumers on the target" } else { "Stop the consumers on the source" }
+                    if name == "target" {
+                        "Stop the consumers on the target"
+                    } else {
+                        "Stop the consumers on the source"
+                    }
                 )));
             }
         }
@@ -180,9 +195,11 @@ pub fn rollback(
 
 /// Sets the cutover steps back to pending: the next apply moves the clients again.
 fn reset_cutover(state: &mut State) {
-    let Some(from) = state.steps.iter().position(|r| {
-        matches!(&r.step, Some(Step::RunHook { hook, .. }) if hook == CUTOVER_START)
-    }) else {
+    let Some(from) = state
+        .steps
+        .iter()
+        .position(|r| matches!(&r.step, Some(Step::RunHook { hook, .. }) if hook == CUTOVER_START))
+    else {
         return;
     };
     for record in &mut state.steps[from..] {

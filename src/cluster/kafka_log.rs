@@ -30,8 +30,8 @@
 //! | log, `FAIL` below Error, or `REQTMOUT`, with a connection drop librdkafka retries | info | a broker restart or an idle connection reaped |
 //! | log, `GETPID` "...: retrying" (the idempotent producer's id, e.g. "Coordinator load in progress") | info | librdkafka retries; a fatal refusal comes as a global error |
 //! | error, `PartitionEOF` (and any end-of-partition notice) | trace | not an error: the copy asked for it |
-//! | error, `AllBrokersDown` | info | librdkafka keeps reconnecting; ferry reports when it gives up |
-//! | error, `BrokerTransportFailure` with a retried connection drop ("Connection refused", "Disconnected", resets, time-outs) | info | the same |
+//! | error, `AllBrokersDown`, or a refused connection | warn | librdkafka keeps reconnecting and ferry waits, but the user sees which broker is gone and why the copy stands still |
+//! | error, `BrokerTransportFailure` with a retried connection drop ("Disconnected", resets, time-outs) | info | an idle connection reaped or a slow connect: retried, nothing to see |
 //! | error, anything else (authentication, TLS, resolving, a transport failure that names a misconfiguration, fatal errors) | error | a real error: shown in a normal run |
 //!
 //! A connection drop counts as retried only when its text names a transient cause and no
@@ -178,7 +178,15 @@ pub fn log_level(level: RDKafkaLogLevel, facility: &str, message: &str) -> Level
 pub fn error_level(code: Option<RDKafkaErrorCode>, reason: &str) -> Level {
     match code {
         Some(RDKafkaErrorCode::PartitionEOF) => Level::TRACE,
-        Some(RDKafkaErrorCode::AllBrokersDown) => Level::INFO,
+        // A broker lost mid-run: librdkafka reconnects and ferry waits, but the user should
+        // see why the copy stands still (it names the broker).
+        Some(RDKafkaErrorCode::AllBrokersDown) => Level::WARN,
+        Some(RDKafkaErrorCode::BrokerTransportFailure)
+            if retried_connection_trouble(reason) && reason.to_lowercase().contains("refused") =>
+        {
+            Level::WARN
+        }
+        // Idle connections the broker closed, resets, slow connects: retried, nothing to see.
         Some(RDKafkaErrorCode::BrokerTransportFailure) if retried_connection_trouble(reason) => {
             Level::INFO
         }
@@ -418,12 +426,12 @@ mod tests {
                 "Fetch from broker 1 reached end of partition at offset 5 (HighwaterMark 5)",
                 Level::TRACE,
             ),
-            (Some(C::AllBrokersDown), "1/1 brokers are down", Level::INFO),
+            (Some(C::AllBrokersDown), "1/1 brokers are down", Level::WARN),
             (
                 Some(C::BrokerTransportFailure),
                 "127.0.0.1:9092/1: Connect to ipv4#127.0.0.1:9092 failed: Connection refused \
                  (after 0ms in state CONNECT)",
-                Level::INFO,
+                Level::WARN,
             ),
             (
                 Some(C::BrokerTransportFailure),

@@ -516,7 +516,11 @@ hook "start_target_producers" { command = ["true"] }
     )
     .unwrap();
     let e = load_with_env(tmp.path(), &LoadOptions::default(), BTreeMap::new()).unwrap_err();
-    assert_eq!(e.0.len(), 1, "one error, no 'needs hook' for the pair it names: {e}");
+    assert_eq!(
+        e.0.len(),
+        1,
+        "one error, no 'needs hook' for the pair it names: {e}"
+    );
     assert_eq!(e.0[0].location.line, 4);
     let message = &e.0[0].message;
     for part in [
@@ -546,5 +550,8 @@ replication {
     .unwrap();
     let d = load_with_env(tmp.path(), &LoadOptions::default(), BTreeMap::new()).unwrap();
     assert_eq!(d.replication.max_lag, 250);
-    assert_eq!(d.replication.max_lag_time, std::time::Duration::from_secs(3));
+    assert_eq!(
+        d.replication.max_lag_time,
+        std::time::Duration::from_secs(3)
+    );
 }

@@ -11,10 +11,10 @@
 pub mod checksum;
 pub mod header;
 
-pub use checksum::PartitionChecksum;
-pub use header::{SOURCE_OFFSET_HEADER, decode_source_offset, encode_source_offset};
 pub use crate::domain::offset_map;
 pub use crate::domain::{OffsetMap, OffsetMapError, Run, Translation};
+pub use checksum::PartitionChecksum;
+pub use header::{SOURCE_OFFSET_HEADER, decode_source_offset, encode_source_offset};
 
 mod clients;
 mod copier;

@@ -705,13 +705,21 @@ mod tests {
             let back = map.translate_back(target, 21).unwrap();
             // Back lands on the first source offset that maps to the same record: nothing
             // between `back` and `committed` is a record the consumer has not seen.
-            assert_eq!(map.translate(back, 21).target_offset(), Some(target), "{committed}");
+            assert_eq!(
+                map.translate(back, 21).target_offset(),
+                Some(target),
+                "{committed}"
+            );
             assert!(back <= committed.max(back));
         }
         assert_eq!(map.translate_back(100, 21), Some(10));
         assert_eq!(map.translate_back(103, 21), Some(15));
         assert_eq!(map.translate_back(107, 21), Some(21), "the copy's end");
-        assert_eq!(map.translate_back(108, 21), None, "records the source never had");
+        assert_eq!(
+            map.translate_back(108, 21),
+            None,
+            "records the source never had"
+        );
         assert_eq!(map.translate_back(90, 21), Some(10));
     }
 }

@@ -4,7 +4,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{CopyVolume, StartFrom};
 
-
 /// Which cluster a group condition is observed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,7 +1,7 @@
 //! How much a mirror copy would move, from offsets alone.
 
-use crate::domain::{CopyVolume, StartFrom};
 use crate::diff::GroupMove;
+use crate::domain::{CopyVolume, StartFrom};
 use crate::snapshot::TopicSnapshot;
 
 /// Records from each partition's start position (per `start_from`) to its end offset.

@@ -6,8 +6,8 @@ mod copy_volume;
 mod plan;
 mod saved_plan;
 
-pub use build::build;
 pub use crate::domain::{CopyVolume, GroupsOn, Step};
+pub use build::build;
 pub use copy_volume::copy_volume;
 pub use plan::{ClusterSummary, FORMAT_VERSION, Fingerprint, Plan, Summary};
 pub use saved_plan::{SAVED_PLAN_VERSION, SavedPlan, Staleness};

@@ -77,8 +77,7 @@ impl Mirror<'_> {
                         .progress(&format!("caught up, settling: {reading}"));
                 } else {
                     held_since = None;
-                    self.reporter
-                        .progress(&format!("catching up: {reading}"));
+                    self.reporter.progress(&format!("catching up: {reading}"));
                 }
             }
             if started.elapsed() >= timing.timeout {

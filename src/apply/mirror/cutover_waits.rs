@@ -81,8 +81,10 @@ impl Mirror<'_> {
                     .progress("consumers stopped on the source, settling");
             } else {
                 held_since = None;
-                self.reporter
-                    .progress(&format!("waiting for consumers to stop on the source: {}", waiting.join("; ")));
+                self.reporter.progress(&format!(
+                    "waiting for consumers to stop on the source: {}",
+                    waiting.join("; ")
+                ));
             }
             if started.elapsed() >= timing.timeout {
                 return Err(timed_out(
@@ -111,7 +113,10 @@ impl Mirror<'_> {
         let copies = self.current_copies(state);
         let mut partitions: BTreeMap<String, Vec<i32>> = BTreeMap::new();
         for (topic, partition) in copies.keys() {
-            partitions.entry(topic.clone()).or_default().push(*partition);
+            partitions
+                .entry(topic.clone())
+                .or_default()
+                .push(*partition);
         }
         let mut last: Option<PartitionOffsets> = None;
         let mut held_since: Option<Instant> = None;

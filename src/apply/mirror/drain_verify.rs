@@ -51,12 +51,12 @@ impl Mirror<'_> {
         };
         let prefixes: Vec<VerifiedPrefix> = copies
             .iter()
-            .map(|copy| {
-                match known.remove(&(copy.topic.clone(), copy.partition)) {
+            .map(
+                |copy| match known.remove(&(copy.topic.clone(), copy.partition)) {
                     Some(p) if p.fits(copy) => p,
                     _ => VerifiedPrefix::start(copy, !restamped.contains(&copy.target_topic)),
-                }
-            })
+                },
+            )
             .collect();
         let before: u64 = prefixes.iter().map(|p| p.on_source.count()).sum();
         let passes = self.passes();
@@ -98,7 +98,12 @@ impl Mirror<'_> {
             } else {
                 let line = format!(
                     "{name}: source offsets {}..{} give {}, target offsets {}..{} give {}",
-                    p.source_from, p.source_to, p.on_source, p.target_from, p.target_to, p.on_target
+                    p.source_from,
+                    p.source_to,
+                    p.on_source,
+                    p.target_from,
+                    p.target_to,
+                    p.on_target
                 );
                 self.reporter.line(&format!("  MISMATCH {line}"));
                 mismatches.push(line);

@@ -234,7 +234,12 @@ impl Follow {
     /// Verifies the copied prefix of every partition, round after round, until told to stop.
     /// A read that fails is left for the next round (the final verification reads whatever is
     /// still missing), so broker trouble here never fails the apply.
-    pub fn verify_loop(&self, source: ClientConfig, target: ClientConfig, restamped: BTreeSet<String>) {
+    pub fn verify_loop(
+        &self,
+        source: ClientConfig,
+        target: ClientConfig,
+        restamped: BTreeSet<String>,
+    ) {
         while !self.verify_stopping.load(Ordering::Relaxed) {
             for (key, copy) in self.copies() {
                 if self.verify_stopping.load(Ordering::Relaxed) {

@@ -154,7 +154,6 @@ impl Mirror<'_> {
             }
         }
     }
-
 }
 
 /// The source offset a partition's copy starts at, per `replication.start_from`.

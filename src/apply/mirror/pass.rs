@@ -195,5 +195,4 @@ mod tests {
             assert!(!retriable(&fatal), "{fatal:?}");
         }
     }
-
 }

@@ -118,7 +118,11 @@ pub(super) fn reader(config: &ClientConfig) -> Result<BaseConsumer<KafkaLog>, Er
         .map_err(|e| reading("creating a reader".into(), e))
 }
 
-pub(super) fn watermarks(config: &ClientConfig, topic: &str, partition: i32) -> Result<(i64, i64), Error> {
+pub(super) fn watermarks(
+    config: &ClientConfig,
+    topic: &str,
+    partition: i32,
+) -> Result<(i64, i64), Error> {
     reader(config)?
         .fetch_watermarks(topic, partition, Duration::from_secs(30))
         .map_err(|e| reading(format!("reading the watermarks of {topic}[{partition}]"), e))
@@ -178,4 +182,3 @@ pub(super) fn read_range(
         }
     }
 }
-

@@ -44,7 +44,8 @@ impl Mirror<'_> {
                     if committed < 0 {
                         continue;
                     }
-                    let (target_offset, mut method) = translation(group, topic, partition, committed, copy)?;
+                    let (target_offset, mut method) =
+                        translation(group, topic, partition, committed, copy)?;
                     let existing = on_target
                         .get(group)
                         .and_then(|o| o.get(&copy.target_topic))
@@ -163,7 +164,9 @@ impl Mirror<'_> {
                 Some(why) if started.elapsed() >= timing.timeout => {
                     return Err(not_yet_copied(why));
                 }
-                Some(why) => self.reporter.progress(&format!("waiting for the copy: {why}")),
+                Some(why) => self
+                    .reporter
+                    .progress(&format!("waiting for the copy: {why}")),
             }
             follow.wait_for_pass(timing.poll);
         }

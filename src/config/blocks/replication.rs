@@ -24,9 +24,9 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Replication> {
         Some(ev) => match cx.convert(&ev, value::integer)? {
             n if n >= 0 => n,
             _ => {
-                cx.errors.push(ev.error(
-                    "expected a number of records (0 or more) a partition may be behind",
-                ));
+                cx.errors.push(
+                    ev.error("expected a number of records (0 or more) a partition may be behind"),
+                );
                 return None;
             }
         },
