@@ -336,6 +336,7 @@ fn commit_group_offsets_then_read_back() {
 fn live_member(bootstrap: &str, group: &str, topic: &str) -> BaseConsumer {
     let mut config = ClientConfig::new();
     config.set("session.timeout.ms", "30000");
+    config.set("client.id", format!("{group}-member"));
     subscribed(config, bootstrap, group, topic)
 }
 
@@ -479,8 +480,16 @@ fn group_activity_of_a_group_with_a_live_member_counts_it() {
         cluster.group_activity("active.app").unwrap(),
         GroupActivity::Members(1)
     );
+    // Messages that refuse to act while a group has members name them.
+    let members = cluster.group_members("active.app").unwrap();
+    assert_eq!(members.len(), 1, "{members:?}");
+    assert!(
+        members[0].starts_with("active.app-member@"),
+        "client.id@host: {members:?}"
+    );
     drop(member);
     wait_for_members(&cluster, "active.app", 0);
+    assert_eq!(cluster.group_members("active.app").unwrap(), Vec::<String>::new());
 }
 
 /// A group of Kafka 4's consumer group protocol (KIP-848), which DescribeGroups does not

@@ -338,6 +338,10 @@ impl ClusterAccess for CkafkaCluster {
     fn group_activity(&self, group: &str) -> Result<GroupActivity, ClusterError> {
         self.inner.group_activity(group)
     }
+
+    fn group_members(&self, group: &str) -> Result<Vec<String>, ClusterError> {
+        self.inner.group_members(group)
+    }
 }
 
 /// Names the topic the failed request was about, and the topics created before it.

@@ -53,8 +53,8 @@ pub(super) fn list_consumer_groups<C: ClientContext>(
     }
 }
 
-/// A described group's state and member count, or why it could not be described.
-pub(super) type Described = Result<(String, usize), AdminFailure>;
+/// A described group's state and members (`client.id@host`), or why it could not be described.
+pub(super) type Described = Result<(String, Vec<String>), AdminFailure>;
 
 /// State and member count of each of `groups`, in their order, from one DescribeConsumerGroups
 /// call (librdkafka sends one DescribeGroups request per group coordinator).
@@ -97,7 +97,17 @@ pub(super) fn describe_consumer_groups<C: ClientContext>(
             let error = rd::rd_kafka_ConsumerGroupDescription_error(description);
             let outcome = if error.is_null() {
                 let state = rd::rd_kafka_ConsumerGroupDescription_state(description);
-                let members = rd::rd_kafka_ConsumerGroupDescription_member_count(description);
+                let count = rd::rd_kafka_ConsumerGroupDescription_member_count(description);
+                let members = (0..count)
+                    .map(|m| {
+                        let member = rd::rd_kafka_ConsumerGroupDescription_member(description, m);
+                        format!(
+                            "{}@{}",
+                            cstr(rd::rd_kafka_MemberDescription_client_id(member)),
+                            cstr(rd::rd_kafka_MemberDescription_host(member))
+                        )
+                    })
+                    .collect();
                 Ok((cstr(rd::rd_kafka_consumer_group_state_name(state)), members))
             } else {
                 Err(failure(error))

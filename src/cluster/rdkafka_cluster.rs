@@ -631,7 +631,7 @@ impl ClusterAccess for RdKafkaCluster {
                 None => {}
                 Some(Ok((state, members))) => {
                     group.state.clone_from(state);
-                    group.members = *members;
+                    group.members = members.len();
                 }
                 Some(Err(f)) if dropped(f.code) => undescribed += 1,
                 Some(Err(f)) => {
@@ -875,6 +875,10 @@ impl ClusterAccess for RdKafkaCluster {
         Err(self.commit_error(group, code, detail, started))
     }
 
+    fn group_members(&self, group: &str) -> Result<Vec<String>, ClusterError> {
+        self.describe_members(group)
+    }
+
     /// Describes the group (one DescribeGroups request): Kafka reports its live members, none
     /// for a group that only has committed offsets. A broker that cannot describe groups (it
     /// drops the connection on DescribeGroups or does not support it) gives
@@ -908,8 +912,8 @@ impl ClusterAccess for RdKafkaCluster {
         };
         match answer {
             Ok((state, members)) => {
-                tracing::debug!(role = %self.role, group, state, members, "described group");
-                Ok(GroupActivity::Members(members))
+                tracing::debug!(role = %self.role, group, state, members = members.len(), "described group");
+                Ok(GroupActivity::Members(members.len()))
             }
             // DescribeGroups v6 (Kafka 4) answers this for a group that does not exist; older
             // brokers describe it as Dead with no members.
@@ -931,6 +935,21 @@ impl ClusterAccess for RdKafkaCluster {
                 };
                 Err(self.admin_error(operation, failure, started))
             }
+        }
+    }
+}
+
+impl RdKafkaCluster {
+    /// The members of `group` (`client.id@host`), from one DescribeGroups request; empty when
+    /// the broker does not describe it.
+    pub fn describe_members(&self, group: &str) -> Result<Vec<String>, ClusterError> {
+        let groups = [group.to_string()];
+        match describe_consumer_groups(self.consumer.client(), &groups, self.timeout) {
+            Ok(mut described) => Ok(match described.pop() {
+                Some(Ok((_, members))) => members,
+                _ => Vec::new(),
+            }),
+            Err(_) => Ok(Vec::new()),
         }
     }
 }
