@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::render::thousands;
+use crate::domain::thousands;
 
 /// Topics named in a summary at most (those with the most lag).
 const TOPICS_SHOWN: usize = 3;

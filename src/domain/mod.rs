@@ -3,11 +3,13 @@
 //! map without importing `plan/` or the copy engine.
 
 mod copy_volume;
+mod numbers;
 pub mod offset_map;
 mod start_from;
 mod step;
 
 pub use copy_volume::CopyVolume;
+pub use numbers::thousands;
 pub use offset_map::{OffsetMap, OffsetMapError, Run, Translation};
 pub use start_from::StartFrom;
 pub use step::{GroupsOn, Step};

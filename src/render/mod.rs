@@ -4,7 +4,6 @@ mod drift;
 mod human;
 mod json;
 mod markdown;
-mod numbers;
 mod theme;
 mod verification;
 
@@ -12,6 +11,6 @@ pub use drift::{DRIFT_MARKER, drift_human, drift_json, drift_markdown};
 pub use human::{describe_step, human};
 pub use json::json;
 pub use markdown::{PLAN_MARKER, markdown};
-pub use numbers::thousands;
+pub use crate::domain::thousands;
 pub use theme::Theme;
 pub use verification::verification_report;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::StartFrom;
 use crate::error::Error;
-use crate::render::thousands;
+use crate::domain::thousands;
 use crate::state::{State, StepOutcome};
 
 use super::super::waits::{WaitTiming, timed_out};

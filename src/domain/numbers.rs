@@ -1,4 +1,5 @@
-//! Numbers as people read them in a plan.
+//! Numbers as people read them: in a plan, a progress line, a report. Down here so that the copy
+//! engine and the executor format counts as the renderers do without importing them.
 
 /// 1204331 -> "1,204,331".
 pub fn thousands(n: u64) -> String {
