@@ -336,7 +336,16 @@ fn a_mirror_apply_of_the_quickstart_copies_translates_and_verifies() {
     .unwrap();
     let steps = state["steps"].as_array().unwrap();
     assert!(steps.iter().all(|s| s["status"] == "done"), "{state:#}");
-    assert_eq!(steps.last().unwrap()["kind"], "verify");
+    let kinds: Vec<&str> = steps.iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds[kinds.len() - 2..],
+        ["verify", "run_hook"],
+        "{kinds:?}"
+    );
+    assert_eq!(
+        steps.last().unwrap()["outcome"]["hook"],
+        "start_target_producers"
+    );
 }
 
 #[test]

@@ -107,7 +107,6 @@ fn a_mirror_apply_copies_every_partition_translates_the_group_and_verifies() {
             "wait_groups_stopped",
             "translate_offsets",
             "run_hook",
-            "wait_groups_active",
             "run_hook",
             "wait_source_quiet",
             "drain_replication",
@@ -133,7 +132,7 @@ fn a_mirror_apply_copies_every_partition_translates_the_group_and_verifies() {
         assert_eq!(t["target_offset"], on_target[p].unwrap());
         assert_eq!(t["method"], "exact");
     }
-    let verified = steps[11]["outcome"]["partitions"].as_array().unwrap();
+    let verified = steps[10]["outcome"]["partitions"].as_array().unwrap();
     assert_eq!(verified.len(), PARTITIONS as usize);
     for v in verified {
         assert_eq!(v["records"], RECORDS as u64);

@@ -79,6 +79,10 @@ pub(crate) struct StepInputs {
     /// Target names of every topic that migrates (not blocked).
     pub topics: Vec<String>,
     pub groups: Vec<String>,
+    /// Groups with members on the source when the plan was made: mirror waits for members of
+    /// these on the target after moving consumers (a group nobody consumes in now, a nightly
+    /// job's, would hold the apply forever).
+    pub live_groups: Vec<String>,
     /// Group partitions on migrating topics, summed over groups.
     pub group_partitions: usize,
     /// Every target partition of the migrating topics each group consumes, summed over groups.
@@ -122,6 +126,11 @@ impl StepInputs {
             update: names(Action::Update),
             topics: migrating.iter().map(|t| t.target_name.clone()).collect(),
             groups: groups.iter().map(|g| g.name.clone()).collect(),
+            live_groups: groups
+                .iter()
+                .filter(|g| g.source_members > 0)
+                .map(|g| g.name.clone())
+                .collect(),
             group_partitions: groups
                 .iter()
                 .flat_map(|g| &g.partitions)
@@ -232,8 +241,8 @@ pub(crate) fn order(scheme: Scheme, i: &StepInputs) -> Vec<Step> {
                     partitions: i.group_partitions,
                 }),
                 hook("start_target_consumers"),
-                groups(|groups| Step::WaitGroupsActive {
-                    groups,
+                (!i.live_groups.is_empty()).then(|| Step::WaitGroupsActive {
+                    groups: i.live_groups.clone(),
                     on: GroupsOn::Target,
                 }),
                 hook("stop_source_producers"),
@@ -280,6 +289,19 @@ fn warnings(
             }
         ));
     }
+    let idle: Vec<&str> = groups
+        .iter()
+        .filter(|g| g.source_members == 0)
+        .map(|g| g.name.as_str())
+        .collect();
+    if desired.migration.scheme == Scheme::Mirror && !idle.is_empty() {
+        w.push(format!(
+            "no member consumes in {} on the source now: {} offsets are translated, but apply does not wait for consumers of {} on the target",
+            idle.join(", "),
+            if idle.len() == 1 { "its" } else { "their" },
+            if idle.len() == 1 { "it" } else { "them" }
+        ));
+    }
     if snapshot.source.cluster_id.is_some()
         && snapshot.source.cluster_id == snapshot.target.cluster_id
     {
@@ -298,6 +320,7 @@ mod tests {
             update: vec![],
             topics: vec!["a".into()],
             groups: vec!["g".into()],
+            live_groups: vec!["g".into()],
             group_partitions: 3,
             group_target_partitions: 6,
             hooks: ["switch_consumers", "switch_producers"]
@@ -401,6 +424,24 @@ mod tests {
     }
 
     #[test]
+    fn mirror_waits_on_the_target_only_for_groups_consuming_on_the_source() {
+        let idle = StepInputs {
+            live_groups: vec![],
+            ..inputs()
+        };
+        let k = kinds(&order(Scheme::Mirror, &idle));
+        assert!(k.contains(&"translate_offsets".to_string()));
+        assert!(
+            !k.contains(&"wait_groups_active:Target".to_string()),
+            "{k:?}"
+        );
+        assert!(
+            kinds(&order(Scheme::Mirror, &inputs()))
+                .contains(&"wait_groups_active:Target".to_string())
+        );
+    }
+
+    #[test]
     fn nothing_to_migrate_means_no_steps() {
         let i = StepInputs {
             topics: vec![],
@@ -425,6 +466,7 @@ mod tests {
     fn without_groups_no_group_steps_are_planned() {
         let i = StepInputs {
             groups: vec![],
+            live_groups: vec![],
             group_partitions: 0,
             group_target_partitions: 0,
             ..inputs()

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use crate::config::StartFrom;
-use crate::error::Error;
 use crate::domain::thousands;
+use crate::error::Error;
 use crate::state::{State, StepOutcome};
 
 use super::super::waits::{WaitTiming, timed_out};
