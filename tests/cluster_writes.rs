@@ -489,7 +489,10 @@ fn group_activity_of_a_group_with_a_live_member_counts_it() {
     );
     drop(member);
     wait_for_members(&cluster, "active.app", 0);
-    assert_eq!(cluster.group_members("active.app").unwrap(), Vec::<String>::new());
+    assert_eq!(
+        cluster.group_members("active.app").unwrap(),
+        Vec::<String>::new()
+    );
 }
 
 /// A group of Kafka 4's consumer group protocol (KIP-848), which DescribeGroups does not
