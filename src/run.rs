@@ -421,6 +421,17 @@ fn apply(
         plan.steps.len(),
         store.path().display()
     );
+    let c = &state.cutover;
+    for (what, seconds) in [
+        ("consumer pause", c.consumer_pause_seconds),
+        ("write pause", c.write_pause_seconds),
+    ] {
+        if let Some(seconds) = seconds {
+            println!(
+                "{what}: {seconds:.1}s (clients stopped on the source to started on the target)"
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -460,6 +471,7 @@ fn rollback(desired: &Desired, store: &StateStore, args: &ConnectArgs) -> Result
     check_state(desired, store, &state, &session.snapshot)?;
     let reporter = TerminalReporter::new();
     let returned = crate::apply::rollback(
+        desired,
         &mut state,
         &session.source,
         session.target.access(),

@@ -7,13 +7,16 @@
 //! are set back to pending, so a later `ferry apply` runs the cutover again from the start,
 //! while the copy resumes from the target's tail as always.
 
-use crate::cluster::{ClusterAccess, GroupActivity, PartitionOffsets};
-use crate::config::Scheme;
+use crate::cluster::{ClusterAccess, GroupActivity, PartitionOffsets, client_config};
+use crate::config::{Desired, Scheme};
+use crate::copy::CopyJob;
+use crate::domain::OffsetMap;
 use crate::domain::Step;
 use crate::error::Error;
 use crate::state::{Cutover, State, StepOutcome, StepStatus};
 
 use super::ApplyError;
+use super::mirror::read_range::fill_from_target;
 use super::mirror::recorded_copies;
 use super::reporter::Reporter;
 
@@ -36,6 +39,7 @@ pub struct Returned {
 
 /// Returns every group the state translated to the source, or refuses with what to do.
 pub fn rollback(
+    desired: &Desired,
     state: &mut State,
     source: &dyn ClusterAccess,
     target: &dyn ClusterAccess,
@@ -113,22 +117,38 @@ pub fn rollback(
         }
     }
 
-    let copies = recorded_copies(state);
+    let mut copies = recorded_copies(state);
     let on_target = target.group_offsets(&groups)?;
     let on_source = source.group_offsets(&groups)?;
     let mut returned = Vec::new();
     for group in &groups {
         let mut commit = PartitionOffsets::new();
         for t in translated.iter().filter(|t| &t.group == group) {
-            let Some(copy) = copies.get(&(t.topic.clone(), t.partition)) else {
-                continue;
-            };
             let target_offset = on_target
                 .get(group)
                 .and_then(|o| o.get(&t.target_topic))
                 .and_then(|o| o.get(&t.partition))
                 .copied()
                 .unwrap_or(t.target_offset);
+            let key = (t.topic.clone(), t.partition);
+            let Some(copy) = copies.get_mut(&key) else {
+                continue;
+            };
+            // The background copy went on after the state last recorded the map: what the group
+            // read beyond it is read back from the copies' source-offset headers.
+            if target_offset > copy.map.target_end() {
+                let job = CopyJob {
+                    source_topic: copy.topic.clone(),
+                    target_topic: copy.target_topic.clone(),
+                    partition: copy.partition,
+                    start: copy.map.source_start(),
+                };
+                let map = std::mem::replace(&mut copy.map, OffsetMap::new(0, 0));
+                copy.map =
+                    fill_from_target(&client_config(&desired.target), &job, map, target_offset)?;
+                copy.next_source_offset = copy.next_source_offset.max(copy.map.source_end());
+            }
+            let copy = &copies[&key];
             let Some(back) = copy
                 .map
                 .translate_back(target_offset, copy.next_source_offset)

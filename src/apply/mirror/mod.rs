@@ -15,7 +15,7 @@ mod cutover_waits;
 mod drain_verify;
 pub mod follow;
 pub mod pass;
-pub mod read_range;
+pub(crate) mod read_range;
 mod translate;
 
 use std::time::{Duration, Instant};

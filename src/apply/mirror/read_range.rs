@@ -49,7 +49,7 @@ const READ_STALL: Duration = Duration::from_secs(60);
 /// `map` extended with the records the target holds at offsets `map.target_end()..until`, each
 /// mapped from the source offset in its ferry header. An empty `map` that starts at target 0 is
 /// rebuilt from the target partition's first record.
-pub(super) fn fill_from_target(
+pub(crate) fn fill_from_target(
     target: &ClientConfig,
     job: &CopyJob,
     map: OffsetMap,
