@@ -39,6 +39,8 @@ mod scheme_checks;
 mod scheme_kafka;
 #[path = "support/scheme_run.rs"]
 mod scheme_run;
+#[path = "support/state_json.rs"]
+mod state_json;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};

@@ -26,6 +26,8 @@
 mod apply_process;
 #[path = "support/live_mirror.rs"]
 mod live_mirror;
+#[path = "support/state_json.rs"]
+mod state_json;
 
 use ferry_testbed::Testbed;
 use live_mirror::{

@@ -29,6 +29,7 @@ use ferry_testbed::{Testbed, inspect, seed};
 use serde_json::Value;
 
 use crate::apply_process::{ApplyProcess, Ended};
+pub use crate::state_json::{step_kinds, steps, wait_for};
 
 pub const PARTITIONS: i32 = 6;
 /// Records on the source topic before anything runs (numbers 0..HISTORY).
@@ -448,8 +449,7 @@ replication {{
     }
 
     pub fn read_state(&self) -> Option<Value> {
-        // The file is replaced atomically, so a read sees a whole version or none.
-        serde_json::from_str(&fs::read_to_string(self.dir().join("ferry.state.json")).ok()?).ok()
+        crate::state_json::read_state(&self.dir().join("ferry.state.json"))
     }
 
     pub fn state(&self) -> Value {
@@ -775,21 +775,6 @@ pub fn printed_seconds(stdout: &str, label: &str) -> Option<f64> {
     })
 }
 
-pub fn steps(state: &Value) -> &Vec<Value> {
-    state["steps"].as_array().expect("steps in the state")
-}
-
-/// The plan's steps as `kind`, or `run_hook:NAME`.
-pub fn step_kinds(state: &Value) -> Vec<String> {
-    steps(state)
-        .iter()
-        .map(|s| match (&s["kind"], &s["step"]["hook"]) {
-            (kind, Value::String(hook)) if kind == "run_hook" => format!("run_hook:{hook}"),
-            (kind, _) => kind.as_str().unwrap().to_string(),
-        })
-        .collect()
-}
-
 /// Steps before `index` done, `index` running, the rest pending.
 pub fn assert_stopped_at(state: &Value, index: usize) {
     assert_eq!(step_kinds(state), PLAN, "{state:#}");
@@ -855,29 +840,6 @@ fn ranges(numbers: &[i64], step: i64) -> String {
         "none".into()
     } else {
         parts.join(", ")
-    }
-}
-
-/// Polls `probe` until it returns a value; panics after `timeout` naming what it waited for.
-pub fn wait_for<T>(
-    what: &str,
-    timeout: Duration,
-    mut probe: impl FnMut() -> anyhow::Result<Option<T>>,
-) -> T {
-    let deadline = Instant::now() + timeout;
-    let mut last_error = None;
-    loop {
-        match probe() {
-            Ok(Some(value)) => return value,
-            Ok(None) => {}
-            Err(error) => last_error = Some(error),
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {}s waiting for {what} (last error: {last_error:?})",
-            timeout.as_secs()
-        );
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -12,32 +12,12 @@ use ferry_testbed::app::process_alive;
 use serde_json::Value;
 
 use crate::apply_process::{ApplyProcess, Ended};
-use crate::scheme_kafka::wait_for;
+pub use crate::state_json::{read_state, step_kinds, steps, wait_for};
 
 /// How long a whole `ferry apply` may take.
 pub const APPLY_TIMEOUT: Duration = Duration::from_secs(300);
 /// How often the state file is read while a step is awaited: well below the shortest step.
 const STATE_POLL: Duration = Duration::from_millis(2);
-
-pub fn read_state(path: &Path) -> Option<Value> {
-    // The file is replaced atomically, so a read sees a whole version or none.
-    serde_json::from_str(&fs::read_to_string(path).ok()?).ok()
-}
-
-pub fn steps(state: &Value) -> &Vec<Value> {
-    state["steps"].as_array().expect("steps in the state")
-}
-
-/// The state's steps, as `kind` or `run_hook:NAME`.
-pub fn step_kinds(state: &Value) -> Vec<String> {
-    steps(state)
-        .iter()
-        .map(|s| match (&s["kind"], &s["step"]["hook"]) {
-            (kind, Value::String(hook)) if kind == "run_hook" => format!("run_hook:{hook}"),
-            (kind, _) => kind.as_str().unwrap().to_string(),
-        })
-        .collect()
-}
 
 /// Where following an apply stops.
 #[derive(Debug, Clone, Copy)]

@@ -2,7 +2,7 @@
 //! offsets, each partition's records, the group's live members. Read with the test bed's own
 //! clients (librdkafka), never through ferry, so they check ferry against Kafka itself.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use ferry_testbed::inspect;
@@ -13,8 +13,6 @@ use crate::scheme_run::PARTITIONS;
 
 /// How long one group listing may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often [`wait_for`] probes again.
-const POLL: Duration = Duration::from_millis(50);
 
 /// The group's committed offset on each partition of the topic (None: none committed).
 pub fn committed(bootstrap: &str, topic: &str, group: &str) -> anyhow::Result<Vec<Option<i64>>> {
@@ -65,25 +63,4 @@ pub fn group_members(bootstrap: &str, group: &str) -> anyhow::Result<usize> {
         .sum())
 }
 
-/// Polls `probe` until it returns a value; panics after `timeout` naming what it waited for.
-pub fn wait_for<T>(
-    what: &str,
-    timeout: Duration,
-    mut probe: impl FnMut() -> anyhow::Result<Option<T>>,
-) -> T {
-    let deadline = Instant::now() + timeout;
-    let mut last_error = None;
-    loop {
-        match probe() {
-            Ok(Some(value)) => return value,
-            Ok(None) => {}
-            Err(error) => last_error = Some(error),
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {}s waiting for {what} (last error: {last_error:?})",
-            timeout.as_secs()
-        );
-        std::thread::sleep(POLL);
-    }
-}
+pub use crate::state_json::wait_for;
