@@ -659,7 +659,7 @@ fn status(desired: &Desired, store: &StateStore, args: &ConnectArgs) -> Result<E
         Err(e) => println!("Live lag unavailable: {e}"),
     }
     let verified = state.steps.iter().rev().find_map(|r| match &r.outcome {
-        Some(StepOutcome::Verified { partitions }) => Some(partitions),
+        Some(StepOutcome::Verified { partitions, .. }) => Some(partitions),
         _ => None,
     });
     if let Some(partitions) = verified {

@@ -48,5 +48,11 @@ pub enum StepOutcome {
         partitions: Vec<PartitionCopy>,
     },
     /// Source and target agree over the copied range of every partition (mirror).
-    Verified { partitions: Vec<PartitionVerified> },
+    Verified {
+        partitions: Vec<PartitionVerified>,
+        /// How long the step took: only the tail is read here when the history was verified
+        /// alongside the copy (absent in states written before it was recorded).
+        #[serde(default)]
+        seconds: f64,
+    },
 }

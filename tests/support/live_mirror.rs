@@ -94,6 +94,8 @@ pub struct LiveMigration<'a> {
     pub bed: &'a Testbed,
     pub topic: String,
     pub group: String,
+    /// Records on the source before the stream (numbers 0..history).
+    pub history: i64,
     /// When the live producer started (its stream's rate is measured from here).
     stream_started: SystemTime,
     dir: tempfile::TempDir,
@@ -105,6 +107,12 @@ impl<'a> LiveMigration<'a> {
     /// source, waits until the consumer processed the history and a second of the stream, and
     /// writes the hooks and the HCL.
     pub fn start(bed: &'a Testbed, name: &str) -> LiveMigration<'a> {
+        Self::start_with_history(bed, name, HISTORY)
+    }
+
+    /// [`LiveMigration::start`] with `history` records before the stream (the cutover benchmark
+    /// compares the write pause over histories of different sizes).
+    pub fn start_with_history(bed: &'a Testbed, name: &str, history: i64) -> LiveMigration<'a> {
         let topic = format!("live-{name}");
         let group = format!("billing-{name}");
         let source = bed.source.bootstrap.clone();
@@ -122,20 +130,20 @@ impl<'a> LiveMigration<'a> {
             rate,
         };
 
-        let mut history = App::create(
+        let mut history_app = App::create(
             &apps,
             "history",
             &source,
-            producer_kind(0, HISTORY as u64, 50_000),
+            producer_kind(0, history as u64, 50_000),
         )
         .unwrap();
-        history.start().unwrap();
-        history.wait_for_exit(CATCH_UP).unwrap();
-        let runs = history.runs().unwrap();
+        history_app.start().unwrap();
+        history_app.wait_for_exit(CATCH_UP).unwrap();
+        let runs = history_app.runs().unwrap();
         assert!(
-            runs.len() == 1 && runs[0].first == 0 && runs[0].last == HISTORY - 1,
-            "the history producer acknowledged 0..{HISTORY}: {runs:?}\n{}",
-            history.log()
+            runs.len() == 1 && runs[0].first == 0 && runs[0].last == history - 1,
+            "the history producer acknowledged 0..{history}: {runs:?}\n{}",
+            history_app.log()
         );
         let at_start: Vec<(&str, i32, i64)> =
             (0..PARTITIONS).map(|p| (topic.as_str(), p, 0)).collect();
@@ -158,7 +166,7 @@ impl<'a> LiveMigration<'a> {
             &apps,
             "producer",
             &source,
-            producer_kind(HISTORY, stream, RATE),
+            producer_kind(history, stream, RATE),
         )
         .unwrap();
         let stream_started = SystemTime::now();
@@ -166,7 +174,7 @@ impl<'a> LiveMigration<'a> {
         wait_for(
             "the consumer to process the history and a second of the stream on the source",
             CATCH_UP,
-            || Ok((consumer.consumed()?.len() as i64 >= HISTORY + i64::from(RATE)).then_some(())),
+            || Ok((consumer.consumed()?.len() as i64 >= history + i64::from(RATE)).then_some(())),
         );
 
         let migration = LiveMigration {
@@ -175,6 +183,7 @@ impl<'a> LiveMigration<'a> {
             bed,
             topic,
             group,
+            history,
             stream_started,
             dir,
         };
@@ -523,7 +532,7 @@ replication {{
         assert_eq!(runs.len(), 2, "one run per cluster: {runs:?}\n{log}");
         assert_eq!(
             (runs[0].bootstrap.as_str(), runs[0].first),
-            (self.source(), HISTORY),
+            (self.source(), self.history),
             "{runs:?}"
         );
         assert_eq!(runs[1].bootstrap, self.target(), "{runs:?}");
@@ -549,7 +558,7 @@ replication {{
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs_f64();
-        let rate = (last_on_source + 1 - HISTORY) as f64 / (stopped - started);
+        let rate = (last_on_source + 1 - self.history) as f64 / (stopped - started);
         eprintln!(
             "{}: the stream ran {:.1}s on the source at {rate:.0} records/s",
             self.topic,

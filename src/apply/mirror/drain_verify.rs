@@ -122,6 +122,7 @@ impl Mirror<'_> {
         ));
         Ok(StepOutcome::Verified {
             partitions: verified,
+            seconds: started.elapsed().as_secs_f64(),
         })
     }
 
