@@ -31,9 +31,12 @@ impl Mirror<'_> {
     }
 
     /// Step "wait until caught up": every background pass finds each partition at most
-    /// `max_lag` source offsets behind, and the copy holds what the source held `max_lag_time`
+    /// `max_lag` source offsets behind, the copy holds what the source held `max_lag_time`
+    /// ago, and the verification alongside the copy covers what the copy held `max_lag_time`
     /// ago, continuously for the settle period. "Nothing left to copy" is not the condition:
-    /// a live source always has something new.
+    /// a live source always has something new. The verification is part of it so that the
+    /// cutover, whose write pause includes verifying what is not verified yet, starts with
+    /// only a few seconds of traffic left to verify, however long the history.
     pub fn wait_caught_up(
         &self,
         step: usize,
@@ -51,13 +54,19 @@ impl Mirror<'_> {
             self.copy_failed()?;
             if let Some(pass) = follow.last_pass() {
                 let behind = pass.started.elapsed();
+                let verified = follow.verified_behind();
                 reading = format!(
-                    "lag {} offsets ({}), {:.1}s behind",
+                    "lag {} offsets ({}), {:.1}s behind, {}",
                     thousands(pass.max_lag.max(0) as u64),
                     pass.most_behind,
-                    behind.as_secs_f64()
+                    behind.as_secs_f64(),
+                    match verified {
+                        Some(v) => format!("verified up to {:.1}s ago", v.as_secs_f64()),
+                        None => "history not verified yet".to_string(),
+                    }
                 );
-                if pass.max_lag <= max_lag && behind <= max_lag_time {
+                let verified_enough = verified.is_some_and(|v| v <= max_lag_time);
+                if pass.max_lag <= max_lag && behind <= max_lag_time && verified_enough {
                     let since = *held_since.get_or_insert_with(Instant::now);
                     if since.elapsed() >= timing.settle {
                         self.reporter.line(&format!(

@@ -18,13 +18,14 @@ use crate::error::Error;
 use crate::state::PartitionCopy;
 
 use super::pass::{Copies, Passes};
-use super::read_range::read_range;
+use super::read_range::{parallel, read_range};
 
 /// How long the background copy rests after a pass that found nothing new.
 const IDLE: Duration = Duration::from_millis(200);
-/// How long the background verification rests between rounds: each round opens two readers
-/// per partition, and the tail left for the final verification is a few seconds of traffic.
-const VERIFY_EVERY: Duration = Duration::from_secs(5);
+/// How often a background verification round starts (a longer round starts the next at once):
+/// each round opens two readers per partition, and what it leaves for the final verification
+/// is about this much traffic.
+const VERIFY_EVERY: Duration = Duration::from_secs(2);
 
 /// What the last finished background pass saw.
 #[derive(Debug, Clone)]
@@ -121,6 +122,8 @@ struct Shared {
     copy_error: Option<Error>,
     verify_running: bool,
     verified: BTreeMap<(String, i32), VerifiedPrefix>,
+    /// The start of the last verification round that covered every partition.
+    verified_as_of: Option<Instant>,
 }
 
 /// The background copy and verification of one apply run.
@@ -232,9 +235,11 @@ impl Follow {
         self.changed.notify_all();
     }
 
-    /// Verifies the copied prefix of every partition, round after round, until told to stop.
-    /// A read that fails is left for the next round (the final verification reads whatever is
-    /// still missing), so broker trouble here never fails the apply.
+    /// Verifies the copied prefix of every partition, round after round (partitions in
+    /// parallel), until told to stop. A round that read every partition up to the copy it
+    /// started from marks the verification current as of the round's start. A read that fails
+    /// is left for the next round (the final verification reads whatever is still missing), so
+    /// broker trouble here never fails the apply.
     pub fn verify_loop(
         &self,
         source: ClientConfig,
@@ -242,32 +247,59 @@ impl Follow {
         restamped: BTreeSet<String>,
     ) {
         while !self.verify_stopping.load(Ordering::Relaxed) {
-            for (key, copy) in self.copies() {
+            let round_started = Instant::now();
+            let copies: Vec<((String, i32), PartitionCopy)> = self.copies().into_iter().collect();
+            let results = parallel(&copies, |(key, copy)| {
                 if self.verify_stopping.load(Ordering::Relaxed) {
-                    break;
+                    return Err(None::<String>);
                 }
-                let known = self.lock().verified.get(&key).cloned();
+                let known = self.lock().verified.get(key).cloned();
                 let mut prefix = match known {
-                    Some(p) if p.fits(&copy) => p,
-                    _ => VerifiedPrefix::start(&copy, !restamped.contains(&copy.target_topic)),
+                    Some(p) if p.fits(copy) => p,
+                    _ => VerifiedPrefix::start(copy, !restamped.contains(&copy.target_topic)),
                 };
                 if prefix.source_to == copy.next_source_offset {
-                    continue;
+                    return Ok(());
                 }
-                match prefix.extend_to(&copy, &source, &target) {
-                    Ok(()) => {
-                        self.lock().verified.insert(key, prefix);
-                    }
-                    Err(error) => {
+                prefix
+                    .extend_to(copy, &source, &target)
+                    .map_err(|error| Some(error.to_string()))?;
+                self.lock().verified.insert(key.clone(), prefix);
+                Ok(())
+            });
+            let mut complete = true;
+            for ((key, _), result) in copies.iter().zip(results) {
+                if let Err(why) = result {
+                    complete = false;
+                    if let Some(error) = why {
                         tracing::debug!(%error, partition = ?key, "verification alongside the copy: read failed, trying again next round");
                     }
                 }
             }
-            let shared = self.lock();
-            let _ = self.changed.wait_timeout(shared, VERIFY_EVERY);
+            let mut shared = self.lock();
+            if complete {
+                shared.verified_as_of = Some(round_started);
+            }
+            while !self.verify_stopping.load(Ordering::Relaxed)
+                && round_started.elapsed() < VERIFY_EVERY
+            {
+                let rest = VERIFY_EVERY.saturating_sub(round_started.elapsed());
+                shared = self
+                    .changed
+                    .wait_timeout(shared, rest)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
         }
         self.lock().verify_running = false;
         self.changed.notify_all();
+    }
+
+    /// How long ago the copy held no more than what is verified: the verification alongside
+    /// the copy covered everything copied when its last complete round started. `None` before
+    /// the first complete round.
+    pub fn verified_behind(&self) -> Option<Duration> {
+        self.lock().verified_as_of.map(|at| at.elapsed())
     }
 
     /// Stops the verification alongside the copy; returns what it verified.
