@@ -5,6 +5,7 @@
 # starts its source on 3.9.1:
 #   tests/apply_schemes.rs  dual_consume and single_consume with live producer and consumer processes
 #   tests/apply_mirror.rs   mirror: copy, offset translation, verification
+#   tests/mirror_live.rs    mirror with live clients: the cutover, kills at each step, rollback
 #   tests/apply_cli.rs      apply, resume, saved plans, and the quickstart's mirror migration
 #   tests/plan_e2e.rs       plans of all three schemes against both clusters
 # Not part of CI (it repeats those tests on another source release); results: docs/testbed.md.
@@ -21,4 +22,4 @@ scripts/install-kafka.sh 4.3.1 "$SOURCE_VERSION" >/dev/null
 
 export FERRY_KAFKA_SOURCE_VERSION="$SOURCE_VERSION"
 echo "compat-run: source Apache Kafka $SOURCE_VERSION, target ${FERRY_KAFKA_VERSION:-4.3.1}" >&2
-cargo test --locked --test apply_schemes --test apply_mirror --test apply_cli --test plan_e2e "$@"
+cargo test --locked --test apply_schemes --test apply_mirror --test mirror_live --test apply_cli --test plan_e2e "$@"
