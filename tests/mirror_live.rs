@@ -35,19 +35,8 @@ use live_mirror::{
     printed_seconds, steps, text, wait_for,
 };
 
-/// The cutover steps a kill must survive, in plan order.
-const CUTOVER: [&str; 10] = [
-    "run_hook:stop_source_consumers",
-    "wait_groups_stopped",
-    "translate_offsets",
-    "run_hook:start_target_consumers",
-    "wait_groups_active",
-    "run_hook:stop_source_producers",
-    "wait_source_quiet",
-    "drain_replication",
-    "verify",
-    "run_hook:start_target_producers",
-];
+/// The cutover steps a kill must survive, in plan order: everything after the copy caught up.
+const CUTOVER: &[&str] = PLAN.split_at(3).1;
 
 /// Most the write pause may take: the source's quiet period plus the tail's copy and verify.
 const MAX_WRITE_PAUSE: f64 = SETTLE_SECONDS + 20.0;
