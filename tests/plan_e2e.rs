@@ -308,6 +308,41 @@ fn declared_partitions_below_the_target_count_are_blocked() {
     );
 }
 
+/// A mirror copy writes partition i to partition i: fewer target partitions than the source's
+/// are blocked in the plan (the copy would retry the missing ones until wait_timeout), more are
+/// allowed with a note on keyed records.
+#[test]
+fn mirror_plans_block_fewer_target_partitions_than_the_source_and_note_more() {
+    let bed = Testbed::start().unwrap();
+    seed::create_topic(&bed.source.bootstrap, "ledger", 3, &[]).unwrap();
+    seed::create_topic(&bed.source.bootstrap, "clicks", 3, &[]).unwrap();
+    let dir = config(
+        &bed,
+        "mirror",
+        "topic \"ledger\" {\n  partitions = 2\n}\ntopic \"clicks\" {\n  partitions = 6\n}\n",
+    );
+    let plan = plan_json(dir.path());
+    let ledger = topic(&plan, "ledger");
+    assert_eq!(ledger["action"], "blocked", "{ledger:#}");
+    assert!(
+        ledger["blocked"][0]
+            .as_str()
+            .unwrap()
+            .contains("the source has 3 partitions, the target would have 2"),
+        "{ledger:#}"
+    );
+    let clicks = topic(&plan, "clicks");
+    assert_eq!(clicks["action"], "create", "{clicks:#}");
+    assert!(
+        clicks["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("hash over 6 partitions")),
+        "{clicks:#}"
+    );
+}
+
 #[test]
 fn unreachable_cluster_fails_with_a_clear_message_and_exit_1() {
     let bed = Testbed::start().unwrap();

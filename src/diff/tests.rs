@@ -627,3 +627,72 @@ fn a_mirror_into_a_log_append_time_topic_notes_that_timestamps_are_not_kept() {
         None
     )));
 }
+
+#[test]
+fn a_mirror_target_needs_every_source_partition_and_more_is_a_note() {
+    struct Row {
+        name: &'static str,
+        declared: Option<i32>,
+        target: Option<i32>,
+        blocked: bool,
+        note: bool,
+    }
+    let rows = [
+        Row {
+            name: "declared below the source, new topic",
+            declared: Some(2),
+            target: None,
+            blocked: true,
+            note: false,
+        },
+        Row {
+            name: "as the source",
+            declared: None,
+            target: None,
+            blocked: false,
+            note: false,
+        },
+        Row {
+            name: "declared above the source",
+            declared: Some(6),
+            target: None,
+            blocked: false,
+            note: true,
+        },
+        Row {
+            name: "existing target with more",
+            declared: None,
+            target: Some(5),
+            blocked: false,
+            note: true,
+        },
+        Row {
+            name: "existing target with fewer grows to the source's",
+            declared: None,
+            target: Some(2),
+            blocked: false,
+            note: false,
+        },
+    ];
+    for row in rows {
+        let mut c = case(
+            row.name,
+            Some(topic(3, 1, 10, &[])),
+            row.target.map(|p| topic(p, 1, 0, &[])),
+        );
+        c.scheme = Scheme::Mirror;
+        c.block = row.declared.map(|p| block(Some(p), None, &[]));
+        let got = run(c);
+        let blocked = got
+            .blocked
+            .iter()
+            .any(|b| b.contains("writes each source partition to the same partition"));
+        let note = got.notes.iter().any(|n| n.contains("hash over"));
+        assert_eq!(
+            (blocked, note),
+            (row.blocked, row.note),
+            "{}: {got:?}",
+            row.name
+        );
+    }
+}

@@ -125,6 +125,10 @@ fn diff_topic(
             .extend(adjust::blockers(&target_name, name, Some(partitions.value)));
     }
 
+    if desired.migration.scheme == Scheme::Mirror {
+        mirror_partition_count(&mut change, partitions, target);
+    }
+
     match target {
         None => {
             change.partitions = Some(partitions);
@@ -167,6 +171,33 @@ fn diff_topic(
     change
 }
 
+/// A mirror copy writes source partition `i` to target partition `i`: the target needs every
+/// source partition (a missing one would make the copy retry until `wait_timeout`). More is
+/// allowed, but keyed records that producers write after the switch are hashed over more
+/// partitions than the copied history was.
+fn mirror_partition_count(
+    change: &mut TopicChange,
+    partitions: Valued<i32>,
+    target: Option<&TopicSnapshot>,
+) {
+    let Some(source) = change.source_partitions else {
+        return;
+    };
+    let will_have = partitions
+        .value
+        .max(target.map_or(0, |t| t.partitions.len() as i32));
+    if will_have < source {
+        change.blocked.push(format!(
+            "a mirror copy writes each source partition to the same partition on the target: the source has {source} partitions, the target would have {will_have}; declare partitions = {source} (or more) in topic \"{}\"",
+            change.name
+        ));
+    } else if will_have > source {
+        change.notes.push(format!(
+            "the target will have {will_have} partitions, the source has {source}: the copy keeps every record in its partition, but keyed records produced after the switch hash over {will_have} partitions, so a key's new records may land in another partition than its history (consumers that rely on per-key order across the switch see it broken)"
+        ));
+    }
+}
+
 /// What a mirror copy into a LogAppendTime topic keeps and verifies.
 pub const LOG_APPEND_TIME_NOTE: &str = "the target stamps copied records with their append time \
 (message.timestamp.type = LogAppendTime): the source's timestamps are not kept, and verification \
@@ -203,6 +234,8 @@ fn check_existing(
                 "target has {have} partitions, declared {} (partitions cannot shrink)",
                 partitions.value
             )),
+            // A mirror plan says more about it (see `mirror_partition_count`).
+            Origin::Source if scheme == Scheme::Mirror => {}
             Origin::Source => change.notes.push(format!(
                 "target has {have} partitions, source {}; records keep their source partition",
                 partitions.value
