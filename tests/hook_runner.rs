@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ferry::apply::reporter::{RecordingReporter, Stream};
 use ferry::apply::{HOOK_KILL_GRACE, HookContext, HookError, HookRun, run_hook};
-use ferry::config::{Hook, Location, Scheme};
+use ferry::config::{Hook, Location, Scheme, Secret};
 use tempfile::TempDir;
 
 const SECRET: &str = "s3cr3t-Value-42";
@@ -85,6 +85,7 @@ fn hook(name: &str, command: &[&str], env: &[(&str, &str)], timeout: Duration) -
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect::<BTreeMap<_, _>>(),
+        secrets: Vec::new(),
         timeout,
         location: Location {
             file: PathBuf::from("main.hcl"),
@@ -267,6 +268,41 @@ fn hook_env_values_never_reach_the_log_or_the_reporter() {
     let entries = reporter.entries();
     assert!(entries.iter().all(|e| !e.contains(SECRET)), "{entries:#?}");
     assert!(entries.contains(&"[hook switch_consumers stdout] done".to_string()));
+}
+
+/// A sensitive variable used in `command` or `args` (not in `env`): the command line the log
+/// header and the terminal show, and what the hook prints, have it masked.
+#[test]
+fn sensitive_variables_in_the_command_line_never_reach_the_log_or_the_reporter() {
+    let fx = fixture();
+    fx.script("deploy.sh", "echo \"deploying with $1\"\necho done");
+    let secret = "vault-token-7f3a9c";
+    let mut h = hook(
+        "switch_producers",
+        &["sh", "./deploy.sh", &format!("--token={secret}")],
+        &[],
+        LONG,
+    );
+    h.secrets = vec![Secret::new(secret)];
+    let reporter = RecordingReporter::new();
+    let run = fx.run(&h, &reporter).unwrap();
+
+    let log = read(&run.log_file);
+    assert!(!log.contains(secret), "{log}");
+    assert!(
+        log.contains("--token=***"),
+        "the command line, masked: {log}"
+    );
+    assert!(
+        log.contains("[stdout] deploying with --token=***\n"),
+        "{log}"
+    );
+    let entries = reporter.entries();
+    assert!(entries.iter().all(|e| !e.contains(secret)), "{entries:#?}");
+    assert!(
+        entries.iter().any(|e| e.contains("--token=***")),
+        "the terminal shows the masked command: {entries:#?}"
+    );
 }
 
 #[test]

@@ -6,7 +6,6 @@
 //! hook prints one (at least [`MIN_MASKED_LEN`] characters long) it is replaced by `***`.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -75,7 +74,12 @@ pub fn run_hook(
     log_dir: &Path,
     reporter: &dyn Reporter,
 ) -> Result<HookRun, HookError> {
-    let masker = Masker::new(&hook.env);
+    let masker = Masker::new(
+        hook.env
+            .values()
+            .map(String::as_str)
+            .chain(hook.secrets.iter().map(|s| s.expose())),
+    );
     let config_dir =
         std::path::absolute(&ctx.config_dir).unwrap_or_else(|_| ctx.config_dir.clone());
     let shown_command = masker.mask(&display_command(&hook.command)).into_owned();
@@ -580,18 +584,18 @@ fn ferry_env(hook: &Hook, ctx: &HookContext, config_dir: &Path) -> Vec<(&'static
     ]
 }
 
-/// Replaces hook env values in text the hook printed.
+/// Replaces hook env values and sensitive variables' values in text ferry prints about a hook
+/// (its command line) and in what the hook printed.
 struct Masker {
     /// Longest first, so that a value containing another is masked whole.
     secrets: Vec<String>,
 }
 
 impl Masker {
-    fn new(env: &BTreeMap<String, String>) -> Self {
-        let mut secrets: Vec<String> = env
-            .values()
+    fn new<'a>(values: impl Iterator<Item = &'a str>) -> Self {
+        let mut secrets: Vec<String> = values
             .filter(|v| v.chars().count() >= MIN_MASKED_LEN)
-            .cloned()
+            .map(str::to_string)
             .collect();
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         secrets.dedup();
@@ -670,12 +674,12 @@ mod tests {
 
     #[test]
     fn masks_long_values_longest_first() {
-        let env = BTreeMap::from([
+        let env = std::collections::BTreeMap::from([
             ("A".to_string(), "hunter2hunter2".to_string()),
             ("B".to_string(), "hunter2".to_string()),
             ("C".to_string(), "eu".to_string()),
         ]);
-        let m = Masker::new(&env);
+        let m = Masker::new(env.values().map(String::as_str));
         assert_eq!(m.mask("x hunter2hunter2 y hunter2 eu"), "x *** y *** eu");
         assert!(matches!(m.mask("nothing here"), Cow::Borrowed(_)));
     }

@@ -259,18 +259,64 @@ pub struct GroupSelection {
     pub exclude: Vec<Pattern>,
 }
 
-/// A client-switch command run at its step of the migration.
-#[derive(Debug, Clone, Serialize)]
+/// A client-switch command run at its step of the migration. Serialized and debug-printed with
+/// the sensitive variables' values masked in its command line, and without its env values.
+#[derive(Clone)]
 pub struct Hook {
     pub name: String,
     /// Program followed by its arguments.
     pub command: Vec<String>,
     /// Extra environment; values may hold secrets, so never rendered.
-    #[serde(skip)]
     pub env: BTreeMap<String, String>,
-    #[serde(with = "humantime_serde_compat")]
+    /// Values of the configuration's sensitive variables: the hook runner masks them wherever
+    /// they appear (the command line it prints, the hook's log and output), since a hook's
+    /// `command` or `args` may use one.
+    pub secrets: Vec<Secret>,
     pub timeout: Duration,
     pub location: Location,
+}
+
+impl Hook {
+    /// The command line with every sensitive variable's value replaced by `***`.
+    pub fn masked_command(&self) -> Vec<String> {
+        self.command
+            .iter()
+            .map(|part| {
+                self.secrets
+                    .iter()
+                    .map(Secret::expose)
+                    .filter(|secret| !secret.is_empty())
+                    .fold(part.clone(), |text, secret| text.replace(secret, "***"))
+            })
+            .collect()
+    }
+}
+
+impl fmt::Debug for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hook")
+            .field("name", &self.name)
+            .field("command", &self.masked_command())
+            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .field("timeout", &self.timeout)
+            .field("location", &self.location)
+            .finish()
+    }
+}
+
+impl Serialize for Hook {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut h = s.serialize_struct("Hook", 4)?;
+        h.serialize_field("name", &self.name)?;
+        h.serialize_field("command", &self.masked_command())?;
+        h.serialize_field(
+            "timeout",
+            &humantime::format_duration(self.timeout).to_string(),
+        )?;
+        h.serialize_field("location", &self.location)?;
+        h.end()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -83,6 +83,7 @@ pub(crate) fn load_with_env(
         dir,
         &mut cx.errors,
     );
+    let secrets = variable::sensitive_values(&variables);
     let evaluator = Evaluator::with_vars(env.clone(), variables);
     let mut cx = Cx {
         eval: &evaluator,
@@ -123,7 +124,15 @@ pub(crate) fn load_with_env(
     let hooks: BTreeMap<String, Hook> = hook_blocks
         .iter()
         .filter_map(|b| hook::read(&mut cx, b))
-        .map(|h| (h.name.clone(), h))
+        .map(|h| {
+            (
+                h.name.clone(),
+                Hook {
+                    secrets: secrets.clone(),
+                    ..h
+                },
+            )
+        })
         .collect();
     if let Some(Some(migration)) = &migration
         && complete

@@ -555,3 +555,34 @@ replication {
         std::time::Duration::from_secs(3)
     );
 }
+
+#[test]
+fn hooks_know_the_sensitive_variables_values_to_mask_and_never_serialize_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("main.hcl"),
+        r#"migration "m" { scheme = "dual_consume" }
+cluster "source" { bootstrap_servers = ["s:9092"] }
+cluster "target" { bootstrap_servers = ["t:9092"] }
+variable "deploy_token" {
+  sensitive = true
+  default   = "tok-3141592653"
+}
+variable "region" { default = "eu-frankfurt" }
+hook "switch_producers" { command = ["./switch.sh", "--token=${var.deploy_token}", var.region] }
+"#,
+    )
+    .unwrap();
+    let d = load_with_env(tmp.path(), &LoadOptions::default(), BTreeMap::new()).unwrap();
+    let hook = &d.hooks["switch_producers"];
+    assert_eq!(
+        hook.secrets.iter().map(|s| s.expose()).collect::<Vec<_>>(),
+        ["tok-3141592653"]
+    );
+    assert!(!format!("{d:?}").contains("tok-3141592653"));
+    assert!(
+        !serde_json::to_string(&d)
+            .unwrap()
+            .contains("tok-3141592653")
+    );
+}

@@ -31,6 +31,7 @@ fn desired(scheme: Scheme, block: Option<TopicBlock>, defaults: TopicDefaults) -
                 name: "switch_producers".into(),
                 command: vec!["true".into()],
                 env: BTreeMap::new(),
+                secrets: Vec::new(),
                 timeout: Duration::from_secs(1),
                 location: Location::default(),
             },

@@ -51,6 +51,7 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Hook> {
         name: b.label().to_string(),
         command,
         env: optional(env)?.unwrap_or_default(),
+        secrets: Vec::new(),
         timeout: optional(timeout)?.unwrap_or(DEFAULT_TIMEOUT),
         location: b.location.clone(),
     })
