@@ -210,12 +210,34 @@ fn a_saved_plan_applies_without_asking_and_a_stale_one_is_refused() {
         .code(1)
         .stderr(
             predicate::str::contains("is stale")
-                .and(predicate::str::contains("the HCL files changed")),
+                .and(predicate::str::contains("the configuration changed")),
         );
     assert!(
         !dir.path().join("ferry.state.json").exists(),
         "a refused plan writes no state"
     );
+
+    // The files stay, a value they read changes after review (a --var): stale too.
+    std::fs::write(
+        dir.path().join("release.hcl"),
+        "variable \"release\" {\n  default = \"r1\"\n}\n",
+    )
+    .unwrap();
+    ferry(dir.path())
+        .args(["plan", "--var", "release=r1", "--out"])
+        .arg(&plan)
+        .assert()
+        .success();
+    ferry(dir.path())
+        .args(["apply", "--var", "release=r2"])
+        .arg(&plan)
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("is stale")
+                .and(predicate::str::contains("the configuration changed")),
+        );
+    assert!(!dir.path().join("ferry.state.json").exists());
 
     // A fresh plan, and live metadata that changes behind it.
     ferry(dir.path())

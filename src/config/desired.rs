@@ -25,7 +25,8 @@ pub struct Desired {
     pub hooks: BTreeMap<String, Hook>,
     pub replication: Replication,
     pub state: StateSettings,
-    /// sha256 over every HCL file (name and bytes, sorted by name): a saved plan is stale when it changes.
+    /// SHA-256 over every HCL file (name and bytes, sorted by name) and the values they read
+    /// (variables, `env()`): a saved plan is stale when it changes.
     pub fingerprint: String,
 }
 

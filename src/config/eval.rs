@@ -93,6 +93,14 @@ thread_local! {
     /// The environment `env()` reads while an expression is evaluated: hcl-rs functions are plain
     /// `fn` pointers and cannot capture it.
     static ENVIRONMENT: RefCell<Option<Rc<Environment>>> = const { RefCell::new(None) };
+    /// Every `env()` lookup since [`take_env_reads`] last ran: name -> value (None: unset), for
+    /// the configuration's fingerprint.
+    static ENV_READS: RefCell<BTreeMap<String, Option<String>>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+/// The `env()` lookups made on this thread since the last call, and forgets them.
+pub(crate) fn take_env_reads() -> BTreeMap<String, Option<String>> {
+    ENV_READS.with(|reads| std::mem::take(&mut *reads.borrow_mut()))
 }
 
 /// `env("NAME")` or `env("NAME", "default")`. Messages name the variable, never its value.
@@ -118,6 +126,9 @@ fn env_func(args: FuncArgs) -> Result<hcl::Value, String> {
         env.borrow()
             .as_ref()
             .and_then(|env| env.get(&name).cloned())
+    });
+    ENV_READS.with(|reads| {
+        reads.borrow_mut().insert(name.clone(), value.clone());
     });
     match (value, default) {
         (Some(value), _) => Ok(hcl::Value::String(value)),

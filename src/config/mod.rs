@@ -57,7 +57,8 @@ pub(crate) fn load_with_env(
     env: Environment,
 ) -> Result<Desired, ConfigErrors> {
     let files = files::read_dir(dir).map_err(ConfigErrors::sorted)?;
-    let fingerprint = files::fingerprint(&files);
+    let files_fingerprint = files::fingerprint(&files);
+    eval::take_env_reads();
     let mut errors = Vec::new();
     let parsed = parse(files, &mut errors);
     // With a file unreadable, a block "missing" from the rest may just be in that file.
@@ -84,6 +85,10 @@ pub(crate) fn load_with_env(
         &mut cx.errors,
     );
     let secrets = variable::sensitive_values(&variables);
+    let inputs: BTreeMap<String, Option<hcl::Value>> = variables
+        .iter()
+        .map(|(name, v)| (name.clone(), v.value.clone()))
+        .collect();
     let evaluator = Evaluator::with_vars(env.clone(), variables);
     let mut cx = Cx {
         eval: &evaluator,
@@ -143,6 +148,7 @@ pub(crate) fn load_with_env(
     if !cx.errors.is_empty() {
         return Err(ConfigErrors::sorted(cx.errors));
     }
+    let fingerprint = evaluated_fingerprint(&files_fingerprint, &inputs, &eval::take_env_reads());
     let missing = || {
         ConfigErrors(vec![ConfigError::in_dir(
             dir,
@@ -164,6 +170,23 @@ pub(crate) fn load_with_env(
         }),
         fingerprint,
     })
+}
+
+/// The configuration's fingerprint: one SHA-256 over the HCL files' own fingerprint, every
+/// variable's resolved value (from `--var`, `FERRY_VAR_*` or its default) and every `env()`
+/// value read, so a saved plan goes stale when any input changes, not only the text. Sensitive
+/// values enter only through this digest, never as text.
+fn evaluated_fingerprint(
+    files: &str,
+    variables: &BTreeMap<String, Option<hcl::Value>>,
+    env_reads: &BTreeMap<String, Option<String>>,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(files.as_bytes());
+    let inputs = serde_json::json!({ "variables": variables, "env": env_reads });
+    hasher.update(inputs.to_string().as_bytes());
+    format!("{:x}", hasher.finalize())
 }
 
 /// Parses every file; a syntax error is reported with the parser's line and column.

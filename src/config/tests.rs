@@ -301,6 +301,45 @@ fn fingerprint_follows_file_names_and_contents() {
     assert_ne!(b, c);
 }
 
+/// A reviewed plan cannot silently change: the fingerprint covers the values the files read
+/// (`--var`, `env()`), not only their text, and nothing they do not read.
+#[test]
+fn fingerprint_follows_the_values_the_files_read() {
+    let dir = fixture("valid/full");
+    let with = |vars: &[(&str, &str)], env: &[(&str, &str)]| {
+        let opts = LoadOptions { vars: map(vars) };
+        load_with_env(&dir, &opts, map(env)).unwrap().fingerprint
+    };
+    let base = with(
+        &[("ckafka_password", "pw")],
+        &[("FERRY_TEST_KEY_PASSWORD", "k")],
+    );
+    assert_ne!(
+        base,
+        with(
+            &[("ckafka_password", "other")],
+            &[("FERRY_TEST_KEY_PASSWORD", "k")]
+        ),
+        "a --var value"
+    );
+    assert_ne!(
+        base,
+        with(
+            &[("ckafka_password", "pw")],
+            &[("FERRY_TEST_KEY_PASSWORD", "k2")]
+        ),
+        "an env() value"
+    );
+    assert_eq!(
+        base,
+        with(
+            &[("ckafka_password", "pw")],
+            &[("FERRY_TEST_KEY_PASSWORD", "k"), ("UNRELATED", "x")]
+        ),
+        "an environment variable the files do not read"
+    );
+}
+
 #[test]
 fn defaults_apply_when_optional_blocks_are_absent() {
     let tmp = tempfile::tempdir().unwrap();

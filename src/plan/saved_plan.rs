@@ -76,7 +76,7 @@ impl SavedPlan {
 impl std::fmt::Display for Staleness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Staleness::Config => f.write_str("the HCL files changed"),
+            Staleness::Config => f.write_str("the configuration changed (the HCL files, or a value they read: --var, FERRY_VAR_*, env())"),
             Staleness::State { planned, now } => {
                 let s =
                     |v: &Option<u64>| v.map_or("no state".to_string(), |n| format!("serial {n}"));
