@@ -588,3 +588,44 @@ fn a_mirror_apply_of_a_transactional_source_translates_a_group_that_read_everyth
         "{stderr}"
     );
 }
+
+/// Records larger than librdkafka's own `message.max.bytes` default (1,000,000 bytes) copy, up
+/// to the topic's `max.message.bytes`, ferry's source-offset header included: one near 1 MiB
+/// and one a few KiB below a 2 MiB topic limit.
+#[test]
+fn a_record_near_one_mebibyte_and_one_near_the_topics_limit_are_copied() {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let bed = Testbed::shared();
+    const TOPIC: &str = "large.events";
+    const LIMIT: usize = 2 * 1024 * 1024;
+    let config = [("max.message.bytes", "2097152")];
+    seed::create_topic(&bed.source.bootstrap, TOPIC, 1, &config).unwrap();
+    seed::create_topic(&bed.target.bootstrap, TOPIC, 1, &config).unwrap();
+    let producer: BaseProducer = client(&bed.source.bootstrap)
+        .set("message.max.bytes", "10000000")
+        .create()
+        .unwrap();
+    // Incompressible-looking bytes, so no codec could hide the size.
+    let value = |len: usize| -> Vec<u8> {
+        (0..len)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect()
+    };
+    for (key, len) in [("near-1MiB", 1_040_000), ("near-limit", LIMIT - 8 * 1024)] {
+        producer
+            .send(
+                BaseRecord::to(TOPIC)
+                    .partition(0)
+                    .key(key)
+                    .payload(&value(len)),
+            )
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+    let source = read_from(&bed.source.bootstrap, TOPIC, 0, 0);
+    assert_eq!(source.len(), 2, "both large records are on the source");
+
+    assert_eq!(copied(&copy(bed, &jobs(TOPIC, 1)).unwrap()), [2]);
+    assert_target_holds(bed, TOPIC, 0, &source);
+}

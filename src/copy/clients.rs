@@ -25,6 +25,11 @@ pub(super) const CONSUMER_QUEUE_KBYTES: &str = "8192";
 /// The largest fetch response per consumer, in bytes (librdkafka's default, 50 MiB, would let four
 /// readers hold 200 MiB of responses: peak RSS measured 268 MiB on the copy bench with it).
 pub(super) const FETCH_MAX_BYTES: &str = "8388608";
+/// The largest record the copy producer accepts, in bytes: librdkafka's most. Its default
+/// (1,000,000) is below Kafka's own default topic limit (1,048,588) and far below what a topic
+/// may allow, so records the source took would fail before they left ferry; the target's
+/// `max.message.bytes` is the limit that matters, and the broker enforces it.
+const PRODUCER_MESSAGE_MAX_BYTES: &str = "1000000000";
 /// Group id of the copy consumers. Needed by librdkafka for `assign`; nothing is ever committed
 /// and no group is joined.
 const COPY_GROUP: &str = "ferry-copy";
@@ -67,6 +72,7 @@ pub(super) fn producer_config(settings: &ClientConfig) -> ClientConfig {
         .set("enable.gapless.guarantee", "true")
         .set("acks", "all")
         .set("linger.ms", "5")
+        .set("message.max.bytes", PRODUCER_MESSAGE_MAX_BYTES)
         .set("queue.buffering.max.messages", PRODUCER_QUEUE_MESSAGES)
         .set("queue.buffering.max.kbytes", PRODUCER_QUEUE_KBYTES);
     config
