@@ -11,7 +11,7 @@ mod support;
 use support::copying::{copied, copy};
 
 use support::records::{
-    Rec, client, expected_copy, produce, produce_interleaved, read_from, record,
+    Rec, client, expected_copy, produce, produce_interleaved, read_from, record, watermarks,
 };
 
 use std::cell::RefCell;
@@ -296,5 +296,61 @@ fn a_copy_that_fills_the_producer_queue_is_exact() {
     )
     .unwrap();
     assert_eq!(copied(&outcomes), vec![QUEUE_FILLING_RECORDS as u64; 4]);
+    assert_copied(bed, TOPIC, TOPIC, 4);
+}
+
+/// Records per partition of the cancellation test: enough that the copy is still running when
+/// the first copied records are seen on the target.
+const CANCELLED_RECORDS: usize = 150_000;
+
+/// A copy cancelled in the middle (the apply's background copy when the apply stops on an
+/// error) returns `Cancelled` without waiting for the rest, and the next copy resumes from the
+/// target's tail: the target then equals the source, nothing twice, nothing missing.
+#[test]
+fn a_cancelled_copy_stops_early_and_the_next_copy_resumes_exactly() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let bed = Testbed::shared();
+    let (src, tgt) = (&bed.source.bootstrap, &bed.target.bootstrap);
+    const TOPIC: &str = "cancelled.copy";
+    seed::create_topic(src, TOPIC, 4, &[]).unwrap();
+    seed::create_topic(tgt, TOPIC, 4, &[]).unwrap();
+    let records: Vec<(i32, Vec<Rec>)> = (0..4)
+        .map(|p| (p, generation(p, 0..CANCELLED_RECORDS, 0)))
+        .collect();
+    let partitions: Vec<(i32, &[Rec])> = records.iter().map(|(p, r)| (*p, r.as_slice())).collect();
+    produce_interleaved(src, TOPIC, &partitions);
+
+    let cancel = AtomicBool::new(false);
+    let total = CANCELLED_RECORDS as i64 * 4;
+    let result = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            // Cancel once the copy has delivered something, as an apply stopping mid-pass would.
+            let deadline = std::time::Instant::now() + STALL_TIMEOUT;
+            while std::time::Instant::now() < deadline {
+                let on_target: i64 = (0..4).map(|p| watermarks(tgt, TOPIC, p).1).sum();
+                if on_target > 0 {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            cancel.store(true, Ordering::Relaxed);
+        });
+        copy_partitions(
+            &client(src),
+            &client(tgt),
+            &jobs(TOPIC, TOPIC, 4),
+            Until::CaughtUpUnless(&cancel),
+            STALL_TIMEOUT,
+            &|_| {},
+        )
+    });
+    assert_eq!(result.unwrap_err(), CopyError::Cancelled);
+    let on_target: i64 = (0..4).map(|p| watermarks(tgt, TOPIC, p).1).sum();
+    assert!(
+        on_target < total,
+        "cancelled before the end: the target holds {on_target} of {total}"
+    );
+
+    copy(bed, &jobs(TOPIC, TOPIC, 4)).unwrap();
     assert_copied(bed, TOPIC, TOPIC, 4);
 }

@@ -49,10 +49,15 @@ pub struct CopyJob {
 }
 
 /// When a copy stops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Until {
+#[derive(Debug, Clone, Copy)]
+pub enum Until<'a> {
     /// When every partition reached the source high watermark read when the copy started.
     CaughtUp,
+    /// The same, or as soon as the flag is set, with [`CopyError::Cancelled`] and without
+    /// waiting for records in flight (the next copy resumes from the target's tail as after a
+    /// crash): the apply's background copy, which must not hold an apply that stops for a
+    /// broker that is down.
+    CaughtUpUnless(&'a AtomicBool),
 }
 
 /// What a copy did to one partition.
@@ -94,11 +99,15 @@ pub fn copy_partitions(
     source: &ClientConfig,
     target: &ClientConfig,
     jobs: &[CopyJob],
-    until: Until,
+    until: Until<'_>,
     stall_timeout: Duration,
     progress: &dyn Fn(&CopyProgress),
 ) -> Result<Vec<CopyOutcome>, CopyError> {
-    let Until::CaughtUp = until;
+    let cancel = match until {
+        Until::CaughtUp => None,
+        Until::CaughtUpUnless(flag) => Some(flag),
+    };
+    let cancelled = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
     check_unique(jobs)?;
     if jobs.is_empty() {
         return Ok(Vec::new());
@@ -158,6 +167,9 @@ pub fn copy_partitions(
         let mut last_report = Instant::now();
         let mut last_moved = (Instant::now(), 0, 0);
         while !handles.iter().all(|h| h.is_finished()) {
+            if cancelled() {
+                failed.store(true, Ordering::Relaxed);
+            }
             producer.poll(Duration::from_millis(50));
             if producer.context().check().is_err() {
                 failed.store(true, Ordering::Relaxed);
@@ -209,6 +221,9 @@ pub fn copy_partitions(
             .collect::<Result<Vec<()>, CopyError>>()
     });
     drop(readers);
+    if cancelled() {
+        return Err(CopyError::Cancelled);
+    }
     // A delivery error explains a reader stopped on `failed`; report it first.
     producer.context().check()?;
     result?;

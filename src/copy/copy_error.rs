@@ -85,6 +85,9 @@ pub enum CopyError {
     )]
     Stalled { seconds: u64, partition: String },
 
+    #[error("the copy was cancelled; the next copy resumes from the target's tail")]
+    Cancelled,
+
     /// Two jobs read the same source partition or write the same target partition.
     #[error(
         "partition {topic}[{partition}] appears in more than one copy job; each source partition \

@@ -133,6 +133,9 @@ pub struct Follow {
     changed: Condvar,
     copy_stopping: AtomicBool,
     verify_stopping: AtomicBool,
+    /// Abandon the copy's current pass at once (the apply stops on an error): unlike a stop,
+    /// records in flight are not waited for, as after a crash.
+    cancelled: AtomicBool,
 }
 
 impl Follow {
@@ -176,7 +179,7 @@ impl Follow {
                 .map(|(k, c)| (k.clone(), c.next_source_offset))
                 .collect();
             let started = Instant::now();
-            match passes.pass(&jobs, &mut copies) {
+            match passes.pass_unless(&jobs, &mut copies, &self.cancelled) {
                 Ok(records) => {
                     let (most_behind, max_lag) = copies
                         .iter()
@@ -204,6 +207,9 @@ impl Follow {
                         let _ = self.changed.wait_timeout(shared, IDLE);
                     }
                 }
+                // Cancelled in the middle of a pass: what it delivered stays on the target, and
+                // the next copy resumes after it.
+                Err(_) if self.cancelled.load(Ordering::Relaxed) => break,
                 Err(error) => {
                     let mut shared = self.lock();
                     shared.copy_error = Some(error);
@@ -313,8 +319,10 @@ impl Follow {
         std::mem::take(&mut shared.verified)
     }
 
-    /// Tells both threads to stop without waiting (the apply failed or finished).
+    /// Tells both threads to stop without waiting (the apply failed or finished); a pass in
+    /// progress is abandoned, so that a broker that is down cannot hold the apply's exit.
     pub fn stop_all(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
         self.copy_stopping.store(true, Ordering::Relaxed);
         self.verify_stopping.store(true, Ordering::Relaxed);
         self.changed.notify_all();

@@ -3,6 +3,7 @@
 //! run passes, on any thread (a pass holds only client settings).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
@@ -55,10 +56,35 @@ impl Passes<'_> {
     /// skipped, and records the failed attempt delivered are read back from the target. It gives
     /// up when `wait_timeout` has passed since the first failure.
     pub fn pass(&self, jobs: &[CopyJob], copies: &mut Copies) -> Result<u64, Error> {
+        self.pass_until(jobs, copies, Until::CaughtUp)
+    }
+
+    /// [`Passes::pass`], given up with [`CopyError::Cancelled`] as soon as `cancel` is set
+    /// (also between attempts).
+    pub fn pass_unless(
+        &self,
+        jobs: &[CopyJob],
+        copies: &mut Copies,
+        cancel: &AtomicBool,
+    ) -> Result<u64, Error> {
+        self.pass_until(jobs, copies, Until::CaughtUpUnless(cancel))
+    }
+
+    fn pass_until(
+        &self,
+        jobs: &[CopyJob],
+        copies: &mut Copies,
+        until: Until<'_>,
+    ) -> Result<u64, Error> {
         let mut failing_since: Option<Instant> = None;
         loop {
-            match self.pass_once(jobs, copies) {
+            match self.pass_once(jobs, copies, until) {
                 Err(PassError::Copy(error)) if retriable(&error) => {
+                    if let Until::CaughtUpUnless(cancel) = until
+                        && cancel.load(Ordering::Relaxed)
+                    {
+                        return Err(CopyError::Cancelled.into());
+                    }
                     let since = *failing_since.get_or_insert_with(Instant::now);
                     if since.elapsed() >= self.wait_timeout {
                         return Err(error.into());
@@ -78,7 +104,12 @@ impl Passes<'_> {
 
     /// One attempt of [`Passes::pass`]. Returns the records copied, including those an earlier
     /// attempt or run delivered without recording them.
-    fn pass_once(&self, jobs: &[CopyJob], copies: &mut Copies) -> Result<u64, PassError> {
+    fn pass_once(
+        &self,
+        jobs: &[CopyJob],
+        copies: &mut Copies,
+        until: Until<'_>,
+    ) -> Result<u64, PassError> {
         let reporter = self.reporter;
         let started = Instant::now();
         let show = self.show_progress;
@@ -91,7 +122,7 @@ impl Passes<'_> {
             &self.source,
             &self.target,
             jobs,
-            Until::CaughtUp,
+            until,
             self.wait_timeout,
             &progress,
         )
