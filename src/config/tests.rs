@@ -480,9 +480,7 @@ fn errors_print_file_line_column_key_message() {
 
 #[test]
 fn all_errors_are_collected_in_order() {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(
-        tmp.path().join("main.hcl"),
+    let e = load_text(
         r#"migration "m" { scheme = "mirror" }
 cluster "source" { bootstrap_servers = [1] }
 cluster "target" { bootstrap_servers = ["t:9092"] }
@@ -490,8 +488,7 @@ topic "a" { partitions = 0 }
 topic "b" { replication_factor = 1.5 }
 "#,
     )
-    .unwrap();
-    let e = load_with_env(tmp.path(), &LoadOptions::default(), BTreeMap::new()).unwrap_err();
+    .unwrap_err();
     let lines: Vec<usize> = e.iter().map(|e| e.location.line).collect();
     assert_eq!(lines, [1, 1, 1, 1, 2, 4, 5], "{e}");
     assert_eq!(
@@ -542,9 +539,7 @@ fn variable_names_must_be_identifiers() {
 
 #[test]
 fn an_old_mirror_switch_hook_is_refused_with_the_two_hooks_that_replace_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(
-        tmp.path().join("main.hcl"),
+    let e = load_text(
         r#"migration "m" { scheme = "mirror" }
 cluster "source" { bootstrap_servers = ["s:9092"] }
 cluster "target" { bootstrap_servers = ["t:9092"] }
@@ -553,8 +548,7 @@ hook "stop_source_producers" { command = ["true"] }
 hook "start_target_producers" { command = ["true"] }
 "#,
     )
-    .unwrap();
-    let e = load_with_env(tmp.path(), &LoadOptions::default(), BTreeMap::new()).unwrap_err();
+    .unwrap_err();
     assert_eq!(
         e.0.len(),
         1,
@@ -573,9 +567,7 @@ hook "start_target_producers" { command = ["true"] }
 
 #[test]
 fn the_lag_bound_is_read_from_the_replication_block() {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(
-        tmp.path().join("main.hcl"),
+    let d = load_text(
         r#"migration "m" { scheme = "dual_consume" }
 cluster "source" { bootstrap_servers = ["s:9092"] }
 cluster "target" { bootstrap_servers = ["t:9092"] }
@@ -587,7 +579,6 @@ replication {
 "#,
     )
     .unwrap();
-    let d = load_with_env(tmp.path(), &LoadOptions::default(), BTreeMap::new()).unwrap();
     assert_eq!(d.replication.max_lag, 250);
     assert_eq!(
         d.replication.max_lag_time,
@@ -597,9 +588,7 @@ replication {
 
 #[test]
 fn hooks_know_the_sensitive_variables_values_to_mask_and_never_serialize_them() {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(
-        tmp.path().join("main.hcl"),
+    let d = load_text(
         r#"migration "m" { scheme = "dual_consume" }
 cluster "source" { bootstrap_servers = ["s:9092"] }
 cluster "target" { bootstrap_servers = ["t:9092"] }
@@ -612,7 +601,6 @@ hook "switch_producers" { command = ["./switch.sh", "--token=${var.deploy_token}
 "#,
     )
     .unwrap();
-    let d = load_with_env(tmp.path(), &LoadOptions::default(), BTreeMap::new()).unwrap();
     let hook = &d.hooks["switch_producers"];
     assert_eq!(
         hook.secrets.iter().map(|s| s.expose()).collect::<Vec<_>>(),
@@ -624,4 +612,11 @@ hook "switch_producers" { command = ["./switch.sh", "--token=${var.deploy_token}
             .unwrap()
             .contains("tok-3141592653")
     );
+}
+
+/// Loads a configuration of one `main.hcl` holding `text`, with no variables and no environment.
+fn load_text(text: &str) -> Result<Desired, ConfigErrors> {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("main.hcl"), text).unwrap();
+    load_with_env(tmp.path(), &LoadOptions::default(), BTreeMap::new())
 }
