@@ -426,6 +426,7 @@ fn child(spec: &str) -> ExitCode {
             target_topic: topic.into(),
             partition,
             start: 0,
+            ..CopyJob::default()
         })
         .collect();
     let started = Instant::now();

@@ -54,6 +54,7 @@ fn jobs(source_topic: &str, target_topic: &str, partitions: i32) -> Vec<CopyJob>
             target_topic: target_topic.into(),
             partition,
             start: 0,
+            ..CopyJob::default()
         })
         .collect()
 }

@@ -31,6 +31,7 @@ fn jobs(topic: &str, partitions: i32) -> Vec<CopyJob> {
             target_topic: topic.into(),
             partition,
             start: 0,
+            ..CopyJob::default()
         })
         .collect()
 }

@@ -60,6 +60,8 @@ pub fn replicate_jobs(desired: &Desired, snapshot: &Snapshot) -> Result<Vec<Copy
                 target_topic: target_topic.clone(),
                 partition: p.id,
                 start: start_offset(snapshot, topic, p.id, start_from),
+                accepted_gaps: desired.replication.gaps_of(topic, p.id),
+                ..CopyJob::default()
             });
         }
     }
@@ -162,6 +164,7 @@ replication {{
             target_topic: target.into(),
             partition,
             start,
+            ..CopyJob::default()
         }
     }
 

@@ -142,6 +142,7 @@ pub fn rollback(
                     target_topic: copy.target_topic.clone(),
                     partition: copy.partition,
                     start: copy.map.source_start(),
+                    ..CopyJob::default()
                 };
                 let map = std::mem::replace(&mut copy.map, OffsetMap::new(0, 0));
                 copy.map =

@@ -332,6 +332,9 @@ pub struct Replication {
     /// period: a live source always has something new, so "nothing left to copy" never holds.
     #[serde(with = "humantime_serde_compat")]
     pub max_lag_time: Duration,
+    /// Source ranges retention deleted before they were copied that the copy may skip.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accept_gaps: Vec<crate::domain::AcceptedGap>,
 }
 
 /// Default of `replication.max_lag`: about two seconds of a busy partition.
@@ -342,6 +345,17 @@ pub const DEFAULT_MAX_LAG_TIME: Duration = Duration::from_secs(10);
 /// The values `replication.compression` takes (librdkafka's `compression.type`).
 pub const COMPRESSIONS: &[&str] = &["none", "gzip", "snappy", "lz4", "zstd"];
 
+impl Replication {
+    /// The accepted gaps of source partition `topic[partition]`.
+    pub fn gaps_of(&self, topic: &str, partition: i32) -> Vec<crate::domain::AcceptedGap> {
+        self.accept_gaps
+            .iter()
+            .filter(|gap| gap.topic == topic && gap.partition == partition)
+            .cloned()
+            .collect()
+    }
+}
+
 impl Default for Replication {
     fn default() -> Self {
         Replication {
@@ -349,6 +363,7 @@ impl Default for Replication {
             compression: "none".to_string(),
             max_lag: DEFAULT_MAX_LAG,
             max_lag_time: DEFAULT_MAX_LAG_TIME,
+            accept_gaps: Vec::new(),
         }
     }
 }

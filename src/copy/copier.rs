@@ -26,6 +26,7 @@ use super::offset_map::OffsetMap;
 use super::resume::resume_points;
 use super::{CopyError, CopyProgress};
 use crate::cluster::KafkaLog;
+use crate::domain::AcceptedGap;
 
 pub use super::resume::{ResumeRefusal, resume_point};
 
@@ -38,7 +39,7 @@ const POLL_WAIT: Duration = Duration::from_millis(100);
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// One partition to copy: `source_topic[partition]` to `target_topic[partition]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CopyJob {
     pub source_topic: String,
     pub target_topic: String,
@@ -46,6 +47,20 @@ pub struct CopyJob {
     /// The source offset to start from when the target partition is empty. Once the target holds
     /// copied records, the copy resumes after the last of them instead.
     pub start: i64,
+    /// Where the copy stood as the state file recorded it, if it did: the only record of the
+    /// copy left once retention emptied the target partition (its tail then says nothing).
+    pub recorded: Option<RecordedEnd>,
+    /// Source ranges of this partition that retention deleted and the configuration accepts
+    /// losing (`replication.accept_gaps`).
+    pub accepted_gaps: Vec<AcceptedGap>,
+}
+
+/// The end of a recorded copy: the target's end offset after its last record, and the source
+/// offset the copy continues at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordedEnd {
+    pub target_end: i64,
+    pub next_source_offset: i64,
 }
 
 /// When a copy stops.
@@ -77,6 +92,9 @@ pub struct CopyOutcome {
     /// Source offset -> target offset of every record copied in this run, starting at the resume
     /// point and the target's end offset when the run started.
     pub map: OffsetMap,
+    /// The source range (inclusive) retention had deleted before it was copied, skipped because
+    /// the configuration accepts it.
+    pub skipped_gap: Option<(i64, i64)>,
 }
 
 /// Copies every job's source partition to its target partition until [`Until`] says stop.
@@ -245,6 +263,7 @@ pub fn copy_partitions(
             copied: delivered.copied[index],
             next_source_offset: state.next(),
             map: std::mem::replace(&mut delivered.maps[index], OffsetMap::new(0, 0)),
+            skipped_gap: resumes[index].skipped_gap,
         })
         .collect();
     Ok(outcomes)
@@ -469,7 +488,7 @@ mod tests {
             source_topic: source.into(),
             target_topic: target.into(),
             partition,
-            start: 0,
+            ..CopyJob::default()
         }
     }
 

@@ -28,16 +28,37 @@ pub enum CopyError {
     /// Retention deleted source records before they were copied.
     #[error(
         "source partition {topic}[{partition}] no longer holds offsets {lost_from}..={lost_to}: \
-         retention deleted them before they were copied, so the target would miss them. Nothing \
-         was skipped. Either accept the loss explicitly (start the copy from the source's current \
-         log start) or raise `retention.ms`/`retention.bytes` on the source topic and copy faster \
-         next time; then run the copy again."
+         retention (or DeleteRecords) removed them before they were copied, so the target would \
+         miss them. Nothing was skipped, and the state and the target are as they were. To go on \
+         without them, accept exactly this loss in the replication block: `accept_gaps = \
+         [{{ topic = \"{topic}\", partition = {partition}, from = {lost_from}, to = {lost_to} }}]` \
+         (the plan then shows it, and groups committed inside the gap resume at the next copied \
+         record); then run the copy again. To keep the records instead, raise \
+         `retention.ms`/`retention.bytes` on the source topic before more are deleted."
     )]
     RetentionGap {
         topic: String,
         partition: i32,
         lost_from: i64,
         lost_to: i64,
+    },
+
+    /// Retention emptied a target partition past what the state recorded of the copy.
+    #[error(
+        "target partition {topic}[{partition}] holds no records any more (retention removed \
+         everything below offset {target_end}), and the state records the copy only up to target \
+         offset {recorded_target_end}: the records between were copied by a run that stopped \
+         before recording them, and they are gone with the headers that said which source offset \
+         comes next. ferry stopped rather than guess, which could copy records twice or skip \
+         some; nothing was written. Raise `retention.ms` on the target topic so that copies \
+         survive until the migration ends, then copy the topic into a target topic that does not \
+         exist yet (a `target_name` in its topic block) and run `ferry apply` again."
+    )]
+    TargetEmptied {
+        topic: String,
+        partition: i32,
+        target_end: i64,
+        recorded_target_end: i64,
     },
 
     /// The next offset to copy lies beyond the source's end.

@@ -4,8 +4,10 @@
 //!
 //! The target's last record carries the source offset it was copied from
 //! ([`SOURCE_OFFSET_HEADER`]); the next record to copy follows it. Nothing else (state file,
-//! committed group offsets) is trusted, because only the target cannot lag behind what was
-//! written to it.
+//! committed group offsets) is trusted while the target holds a record, because only the target
+//! cannot lag behind what was written to it. Only a partition retention emptied, which keeps no
+//! header to read, continues from the state's record of the copy, and only where that record
+//! reaches the target's end.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -16,6 +18,8 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
+#[cfg(test)]
+use super::RecordedEnd;
 use super::clients::{REQUEST_TIMEOUT, copy_consumer, kafka, metadata_consumer, stops_copy};
 use super::header::{SOURCE_OFFSET_HEADER, decode_source_offset};
 use super::{CopyError, CopyJob};
@@ -32,6 +36,8 @@ pub(super) struct Resume {
     pub source_end: i64,
     /// The target high watermark: the target offset the next copied record gets.
     pub target_end: i64,
+    /// The accepted retention gap the copy skips to reach `next`.
+    pub skipped_gap: Option<(i64, i64)>,
 }
 
 /// `(low, high)` watermarks of every job's source partition.
@@ -65,38 +71,57 @@ pub(super) fn resume_points(
 ) -> Result<Vec<Resume>, CopyError> {
     let source_marks = source_watermarks(source, jobs)?;
 
-    let target_last = target_tails(target, jobs)?;
+    let target_tails = target_tails(target, jobs)?;
     let mut resumes = Vec::with_capacity(jobs.len());
-    for ((job, &(low, end)), (target_end, last)) in jobs.iter().zip(&source_marks).zip(target_last)
-    {
-        let next = resume_point(last.map(|(_, header)| header), job.start, low, end).map_err(
-            |refusal| match refusal {
-                ResumeRefusal::ForeignRecord => CopyError::ForeignRecord {
-                    topic: job.target_topic.clone(),
-                    partition: job.partition,
-                    offset: last.map_or(-1, |(offset, _)| offset),
-                },
-                ResumeRefusal::RetentionGap { lost_from, lost_to } => CopyError::RetentionGap {
-                    topic: job.source_topic.clone(),
-                    partition: job.partition,
-                    lost_from,
-                    lost_to,
-                },
-                ResumeRefusal::BeyondSourceEnd { next } => CopyError::BeyondSourceEnd {
-                    topic: job.source_topic.clone(),
-                    partition: job.partition,
-                    next,
-                    source_end: end,
-                },
+    for ((job, &(low, end)), tail) in jobs.iter().zip(&source_marks).zip(target_tails) {
+        let decided = resume_point(tail.end, job, low, end).map_err(|refusal| match refusal {
+            ResumeRefusal::ForeignRecord => CopyError::ForeignRecord {
+                topic: job.target_topic.clone(),
+                partition: job.partition,
+                offset: tail.high - 1,
             },
-        )?;
+            ResumeRefusal::RetentionGap { lost_from, lost_to } => CopyError::RetentionGap {
+                topic: job.source_topic.clone(),
+                partition: job.partition,
+                lost_from,
+                lost_to,
+            },
+            ResumeRefusal::BeyondSourceEnd { next } => CopyError::BeyondSourceEnd {
+                topic: job.source_topic.clone(),
+                partition: job.partition,
+                next,
+                source_end: end,
+            },
+            ResumeRefusal::EmptiedUnrecorded {
+                recorded_target_end,
+            } => CopyError::TargetEmptied {
+                topic: job.target_topic.clone(),
+                partition: job.partition,
+                target_end: tail.high,
+                recorded_target_end,
+            },
+        })?;
         resumes.push(Resume {
-            next,
+            next: decided.next,
             source_end: end,
-            target_end,
+            target_end: tail.high,
+            skipped_gap: decided.skipped_gap,
         });
     }
     Ok(resumes)
+}
+
+/// What the end of a target partition says about the copy in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetEnd {
+    /// Nothing was ever written to it.
+    Empty,
+    /// It holds no record, but its end offset is `end` > 0: retention (or DeleteRecords)
+    /// removed everything written to it, and with it the last copy's header.
+    Emptied { end: i64 },
+    /// Its last record, copied from the source offset in its ferry header (`None`: the record
+    /// has no such header).
+    Last(Option<i64>),
 }
 
 /// Why the resume point of a partition could not be decided (see [`resume_point`]).
@@ -104,52 +129,97 @@ pub(super) fn resume_points(
 pub enum ResumeRefusal {
     /// The target's last record has no source-offset header.
     ForeignRecord,
-    /// Source offsets `lost_from..=lost_to` were deleted before they were copied.
+    /// Source offsets `lost_from..=lost_to` were deleted before they were copied, and the
+    /// configuration does not accept losing them.
     RetentionGap { lost_from: i64, lost_to: i64 },
     /// The next offset to copy is past the source's end.
     BeyondSourceEnd { next: i64 },
+    /// Retention emptied the target partition, and the state's record of the copy does not
+    /// reach its end: an interrupted run copied records it did not record, and they are gone.
+    EmptiedUnrecorded { recorded_target_end: i64 },
+}
+
+/// Where a partition's copy continues, and the accepted gap it skips to get there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResumeDecision {
+    pub next: i64,
+    pub skipped_gap: Option<(i64, i64)>,
 }
 
 /// The next source offset to copy into a partition, from what the target holds.
 ///
-/// `target_last`: `None` when the target partition is empty, `Some(None)` when its last record
-/// has no source-offset header, `Some(Some(o))` when it was copied from source offset `o`.
-/// `job_start` is where to start on an empty target; `source_log_start` and `source_end` are the
-/// source partition's low and high watermarks.
+/// The target's last record decides when there is one. A partition retention emptied keeps
+/// no record to read the copy's end from: the state's record of the copy (`job.recorded`)
+/// decides then, if it reaches the target's end; if it does not, restarting from `job.start`
+/// would copy everything again, so the copy stops. A target partition never written, or
+/// emptied with no copy recorded, starts at `job.start`. `source_log_start` and `source_end` are the source partition's low and high
+/// watermarks; a gap between the next offset and the log start stops the copy unless one of
+/// `job.accepted_gaps` covers it.
 ///
-/// This decision is a pure function, table-tested below case by case; tests/copy_kafka.rs
-/// produces a real retention gap (DeleteRecords on a Kafka source) end to end.
+/// This decision is a pure function, table-tested below case by case; tests/copy_kafka.rs and
+/// tests/retention_e2e.rs produce the retention cases on real Kafka.
 pub fn resume_point(
-    target_last: Option<Option<i64>>,
-    job_start: i64,
+    target: TargetEnd,
+    job: &CopyJob,
     source_log_start: i64,
     source_end: i64,
-) -> Result<i64, ResumeRefusal> {
-    let next = match target_last {
-        None => job_start,
-        Some(None) => return Err(ResumeRefusal::ForeignRecord),
-        Some(Some(last_copied)) => last_copied + 1,
+) -> Result<ResumeDecision, ResumeRefusal> {
+    let next = match target {
+        TargetEnd::Empty => job.start,
+        TargetEnd::Emptied { end } => match job.recorded {
+            Some(recorded) if recorded.target_end == end => recorded.next_source_offset,
+            Some(recorded) => {
+                return Err(ResumeRefusal::EmptiedUnrecorded {
+                    recorded_target_end: recorded.target_end,
+                });
+            }
+            // No copy of this partition was recorded: the target topic held records of its
+            // own once, which are gone; nothing of the copy is there to continue.
+            None => job.start,
+        },
+        TargetEnd::Last(None) => return Err(ResumeRefusal::ForeignRecord),
+        TargetEnd::Last(Some(last_copied)) => last_copied + 1,
     };
     if next > source_end {
         return Err(ResumeRefusal::BeyondSourceEnd { next });
     }
     if source_log_start > next {
-        return Err(ResumeRefusal::RetentionGap {
-            lost_from: next,
-            lost_to: source_log_start - 1,
+        let (lost_from, lost_to) = (next, source_log_start - 1);
+        let accepted = job
+            .accepted_gaps
+            .iter()
+            .any(|gap| gap.covers(&job.source_topic, job.partition, lost_from, lost_to));
+        if !accepted {
+            return Err(ResumeRefusal::RetentionGap { lost_from, lost_to });
+        }
+        return Ok(ResumeDecision {
+            next: source_log_start,
+            skipped_gap: Some((lost_from, lost_to)),
         });
     }
-    Ok(next)
+    Ok(ResumeDecision {
+        next,
+        skipped_gap: None,
+    })
 }
 
-/// The end of a target partition: its high watermark, and its last record as
-/// `(offset, decoded source-offset header)` (`None` when the partition is empty).
-type TargetTail = (i64, Option<(i64, Option<i64>)>);
+/// The end of a target partition: its high watermark and what it says about the copy.
+#[derive(Debug, Clone, Copy)]
+struct TargetTail {
+    high: i64,
+    end: TargetEnd,
+}
 
 /// The [`TargetTail`] of every job's target partition.
 fn target_tails(target: &ClientConfig, jobs: &[CopyJob]) -> Result<Vec<TargetTail>, CopyError> {
     let consumer = copy_consumer(target)?;
-    let mut tails: Vec<TargetTail> = vec![(0, None); jobs.len()];
+    let mut tails: Vec<TargetTail> = vec![
+        TargetTail {
+            high: 0,
+            end: TargetEnd::Empty,
+        };
+        jobs.len()
+    ];
     let mut wanted: HashMap<(&str, i32), (usize, i64)> = HashMap::new();
     let mut assignment = TopicPartitionList::new();
     for (index, job) in jobs.iter().enumerate() {
@@ -164,7 +234,10 @@ fn target_tails(target: &ClientConfig, jobs: &[CopyJob]) -> Result<Vec<TargetTai
                     error,
                 )
             })?;
-        tails[index].0 = high;
+        tails[index].high = high;
+        if high == low && high > 0 {
+            tails[index].end = TargetEnd::Emptied { end: high };
+        }
         if high > low {
             wanted.insert((&job.target_topic, job.partition), (index, high - 1));
             assignment
@@ -180,11 +253,12 @@ fn target_tails(target: &ClientConfig, jobs: &[CopyJob]) -> Result<Vec<TargetTai
         .map_err(|error| kafka("assigning target partitions".into(), error))?;
     let deadline = Instant::now() + TAIL_TIMEOUT;
     let mut missing = wanted.len();
+    let mut found = vec![false; jobs.len()];
     while missing > 0 {
         if Instant::now() >= deadline {
             let (&(topic, partition), &(_, offset)) = wanted
                 .iter()
-                .find(|(_, (index, _))| tails[*index].1.is_none())
+                .find(|(_, (index, _))| !found[*index])
                 .expect("a partition is missing");
             return Err(CopyError::Kafka {
                 what: format!(
@@ -211,7 +285,7 @@ fn target_tails(target: &ClientConfig, jobs: &[CopyJob]) -> Result<Vec<TargetTai
         let Some(&(index, last)) = wanted.get(&(message.topic(), message.partition())) else {
             continue;
         };
-        if message.offset() != last || tails[index].1.is_some() {
+        if message.offset() != last || found[index] {
             continue;
         }
         // A record copied twice over (chained migrations) carries several ferry headers; the
@@ -223,7 +297,8 @@ fn target_tails(target: &ClientConfig, jobs: &[CopyJob]) -> Result<Vec<TargetTai
                 .last()
                 .and_then(|header| header.value.and_then(decode_source_offset))
         });
-        tails[index].1 = Some((last, header));
+        tails[index].end = TargetEnd::Last(header);
+        found[index] = true;
         missing -= 1;
     }
     Ok(tails)
@@ -232,28 +307,47 @@ fn target_tails(target: &ClientConfig, jobs: &[CopyJob]) -> Result<Vec<TargetTai
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::AcceptedGap;
 
-    /// Every case of the decision; the retention gap against a real broker is in
-    /// tests/copy_kafka.rs.
+    fn job(start: i64) -> CopyJob {
+        CopyJob {
+            source_topic: "orders".into(),
+            target_topic: "orders".into(),
+            partition: 3,
+            start,
+            ..CopyJob::default()
+        }
+    }
+
+    fn ok(next: i64) -> Result<ResumeDecision, ResumeRefusal> {
+        Ok(ResumeDecision {
+            next,
+            skipped_gap: None,
+        })
+    }
+
+    /// Every case of the decision; the retention cases against a real broker are in
+    /// tests/copy_kafka.rs and tests/retention_e2e.rs.
     #[test]
     fn resume_point_table() {
         use ResumeRefusal::*;
+        use TargetEnd::*;
         type Case = (
-            Option<Option<i64>>,
+            TargetEnd,
             i64,
             i64,
             i64,
-            Result<i64, ResumeRefusal>,
+            Result<ResumeDecision, ResumeRefusal>,
         );
         let cases: &[Case] = &[
             // Empty target: start at the job's start.
-            (None, 0, 0, 10, Ok(0)),
-            (None, 4, 0, 10, Ok(4)),
-            (None, 10, 0, 10, Ok(10)),
-            (None, 0, 0, 0, Ok(0)),
+            (Empty, 0, 0, 10, ok(0)),
+            (Empty, 4, 0, 10, ok(4)),
+            (Empty, 10, 0, 10, ok(10)),
+            (Empty, 0, 0, 0, ok(0)),
             // Empty target, start already deleted by retention.
             (
-                None,
+                Empty,
                 2,
                 5,
                 10,
@@ -262,13 +356,15 @@ mod tests {
                     lost_to: 4,
                 }),
             ),
-            (None, 11, 0, 10, Err(BeyondSourceEnd { next: 11 })),
+            (Empty, 11, 0, 10, Err(BeyondSourceEnd { next: 11 })),
+            // Emptied by retention with no copy recorded: its old records were not ferry's.
+            (Emptied { end: 7 }, 2, 0, 10, ok(2)),
             // Target holds copies: continue after the last one.
-            (Some(Some(3)), 0, 0, 10, Ok(4)),
-            (Some(Some(9)), 0, 0, 10, Ok(10)),
-            (Some(Some(4)), 0, 5, 10, Ok(5)),
+            (Last(Some(3)), 0, 0, 10, ok(4)),
+            (Last(Some(9)), 0, 0, 10, ok(10)),
+            (Last(Some(4)), 0, 5, 10, ok(5)),
             (
-                Some(Some(3)),
+                Last(Some(3)),
                 0,
                 5,
                 10,
@@ -278,7 +374,7 @@ mod tests {
                 }),
             ),
             (
-                Some(Some(3)),
+                Last(Some(3)),
                 0,
                 10,
                 10,
@@ -288,20 +384,92 @@ mod tests {
                 }),
             ),
             // The job's start does not matter once the target holds copies.
-            (Some(Some(3)), 8, 0, 10, Ok(4)),
+            (Last(Some(3)), 8, 0, 10, ok(4)),
             // Source recreated: shorter than what was copied.
-            (Some(Some(10)), 0, 0, 10, Err(BeyondSourceEnd { next: 11 })),
-            (Some(Some(50)), 0, 0, 3, Err(BeyondSourceEnd { next: 51 })),
+            (Last(Some(10)), 0, 0, 10, Err(BeyondSourceEnd { next: 11 })),
+            (Last(Some(50)), 0, 0, 3, Err(BeyondSourceEnd { next: 51 })),
             // Someone else wrote the last record.
-            (Some(None), 0, 0, 10, Err(ForeignRecord)),
-            (Some(None), 0, 5, 10, Err(ForeignRecord)),
+            (Last(None), 0, 0, 10, Err(ForeignRecord)),
+            (Last(None), 0, 5, 10, Err(ForeignRecord)),
         ];
-        for &(last, start, log_start, end, expected) in cases {
+        for &(target, start, log_start, end, expected) in cases {
             assert_eq!(
-                resume_point(last, start, log_start, end),
+                resume_point(target, &job(start), log_start, end),
                 expected,
-                "target_last={last:?} start={start} log_start={log_start} end={end}"
+                "target={target:?} start={start} log_start={log_start} end={end}"
             );
         }
+    }
+
+    /// A target partition retention emptied continues where the state recorded the copy, not
+    /// at the job's start (which would copy everything again); a record that does not reach
+    /// the target's end stops the copy.
+    #[test]
+    fn an_emptied_target_resumes_from_the_recorded_copy() {
+        let mut recorded = job(0);
+        recorded.recorded = Some(RecordedEnd {
+            target_end: 120,
+            next_source_offset: 130,
+        });
+        let emptied = TargetEnd::Emptied { end: 120 };
+        assert_eq!(resume_point(emptied, &recorded, 0, 200), ok(130));
+        assert_eq!(resume_point(emptied, &recorded, 130, 200), ok(130));
+        // The state lags the target: records copied after it are gone with their headers.
+        let ahead = TargetEnd::Emptied { end: 125 };
+        assert_eq!(
+            resume_point(ahead, &recorded, 0, 200),
+            Err(ResumeRefusal::EmptiedUnrecorded {
+                recorded_target_end: 120
+            })
+        );
+        // Records on the target decide, whatever the state says.
+        assert_eq!(
+            resume_point(TargetEnd::Last(Some(140)), &recorded, 0, 200),
+            ok(141)
+        );
+    }
+
+    /// A retention gap is skipped only where `accept_gaps` covers all of it.
+    #[test]
+    fn an_accepted_gap_is_skipped_and_a_larger_one_is_not() {
+        let mut accepting = job(0);
+        accepting.accepted_gaps = vec![AcceptedGap {
+            topic: "orders".into(),
+            partition: 3,
+            from: 40,
+            to: 54,
+        }];
+        let last = TargetEnd::Last(Some(39));
+        assert_eq!(
+            resume_point(last, &accepting, 55, 100),
+            Ok(ResumeDecision {
+                next: 55,
+                skipped_gap: Some((40, 54)),
+            })
+        );
+        assert_eq!(
+            resume_point(last, &accepting, 50, 100),
+            Ok(ResumeDecision {
+                next: 50,
+                skipped_gap: Some((40, 49)),
+            })
+        );
+        assert_eq!(
+            resume_point(last, &accepting, 60, 100),
+            Err(ResumeRefusal::RetentionGap {
+                lost_from: 40,
+                lost_to: 59
+            })
+        );
+        // Another partition's gap is not accepted.
+        let mut other = accepting.clone();
+        other.partition = 2;
+        assert_eq!(
+            resume_point(last, &other, 55, 100),
+            Err(ResumeRefusal::RetentionGap {
+                lost_from: 40,
+                lost_to: 54
+            })
+        );
     }
 }

@@ -2,12 +2,14 @@
 //! records, and the steps of a plan. They sit at the bottom so that `state/` can hold a step or a
 //! map without importing `plan/` or the copy engine.
 
+mod accepted_gap;
 mod copy_volume;
 mod numbers;
 pub mod offset_map;
 mod start_from;
 mod step;
 
+pub use accepted_gap::AcceptedGap;
 pub use copy_volume::CopyVolume;
 pub use numbers::thousands;
 pub use offset_map::{OffsetMap, OffsetMapError, Run, Translation};

@@ -320,6 +320,20 @@ impl OffsetMap {
             .map(|run| run.source_start + (committed - run.target_start))
     }
 
+    /// The first copied pair `(source offset, target offset)` with the source offset at or
+    /// after `source_from` and the target offset at or after `target_from`: where a comparison
+    /// of what both sides still hold starts once retention deleted the start of either side.
+    /// `None` when no copied record lies past both.
+    pub fn first_pair_from(&self, source_from: i64, target_from: i64) -> Option<(i64, i64)> {
+        self.runs.iter().find_map(|run| {
+            // The pair at index i of the run is (source_start + i, target_start + i).
+            let i = (source_from - run.source_start)
+                .max(target_from - run.target_start)
+                .max(0);
+            (i < run.len).then(|| (run.source_start + i, run.target_start + i))
+        })
+    }
+
     /// The first source offset the copy reads.
     pub fn source_start(&self) -> i64 {
         self.source_start
@@ -721,5 +735,40 @@ mod tests {
             "records the source never had"
         );
         assert_eq!(map.translate_back(90, 21), Some(10));
+    }
+
+    #[test]
+    fn the_first_pair_both_sides_still_hold() {
+        // Runs 0..10 -> 100..110 and 15..20 -> 110..115 (a gap of 5 source offsets).
+        let mut map = OffsetMap::new(0, 100);
+        for o in (0..10).chain(15..20) {
+            let t = if o < 10 { 100 + o } else { 110 + o - 15 };
+            map.push(o, t).unwrap();
+        }
+        let cases: &[(i64, i64, Option<(i64, i64)>)] = &[
+            (0, 0, Some((0, 100))),
+            (0, 100, Some((0, 100))),
+            (3, 0, Some((3, 103))),
+            (0, 104, Some((4, 104))),
+            (3, 106, Some((6, 106))),
+            (9, 0, Some((9, 109))),
+            // Inside the gap: the next copied record.
+            (10, 0, Some((15, 110))),
+            (12, 100, Some((15, 110))),
+            (0, 110, Some((15, 110))),
+            (16, 111, Some((16, 111))),
+            (16, 113, Some((18, 113))),
+            (19, 0, Some((19, 114))),
+            (20, 0, None),
+            (0, 115, None),
+        ];
+        for &(source_from, target_from, expected) in cases {
+            assert_eq!(
+                map.first_pair_from(source_from, target_from),
+                expected,
+                "from {source_from} / {target_from}"
+            );
+        }
+        assert_eq!(OffsetMap::new(0, 0).first_pair_from(0, 0), None);
     }
 }

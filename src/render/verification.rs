@@ -55,6 +55,15 @@ pub fn verification_report(partitions: &[PartitionVerified]) -> String {
             w4 = widths[4],
         );
     }
+    for p in partitions {
+        for (from, to) in &p.not_compared {
+            let _ = writeln!(
+                out,
+                "  {}[{}]: source offsets {from}..{to} not compared (retention deleted them before verification read them)",
+                p.topic, p.partition
+            );
+        }
+    }
     let total: u64 = partitions.iter().map(|p| p.records).sum();
     let _ = writeln!(
         out,
@@ -83,6 +92,7 @@ mod tests {
             records,
             checksum: checksum.into(),
             timestamps_not_compared: false,
+            not_compared: Vec::new(),
         };
         let report = verification_report(&[
             p(0, 1200, "0123456789abcdef0123"),

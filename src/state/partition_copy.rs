@@ -17,6 +17,10 @@ pub struct PartitionCopy {
     pub next_source_offset: i64,
     /// Source offset -> target offset of every record copied, over all runs of the copy.
     pub map: OffsetMap,
+    /// Source ranges (inclusive) retention deleted before they were copied, skipped because
+    /// `replication.accept_gaps` accepts them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_gaps: Vec<(i64, i64)>,
 }
 
 /// One group's offset translated and committed on the target.
@@ -53,4 +57,8 @@ pub struct PartitionVerified {
     /// timestamps out.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub timestamps_not_compared: bool,
+    /// Source ranges `from..to` of the copy that were not compared: retention had deleted them
+    /// on the source or the target before verification read them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_compared: Vec<(i64, i64)>,
 }

@@ -81,8 +81,24 @@ impl Mirror<'_> {
                 } else {
                     ""
                 };
+                let left_out: Vec<String> = p
+                    .not_compared
+                    .iter()
+                    .map(|(from, to)| format!("{from}..{to}"))
+                    .collect();
+                let range = if left_out.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " over source offsets {}..{} (offsets {} not compared: retention deleted them \
+                         before verification read them)",
+                        p.compared_from(),
+                        p.source_to,
+                        left_out.join(", ")
+                    )
+                };
                 self.reporter
-                    .line(&format!("  {name}: {}, equal{without}", p.on_source));
+                    .line(&format!("  {name}: {}, equal{range}{without}", p.on_source));
                 verified.push(PartitionVerified {
                     topic: copy.topic.clone(),
                     target_topic: copy.target_topic.clone(),
@@ -94,6 +110,7 @@ impl Mirror<'_> {
                     records: p.on_source.count(),
                     checksum: p.on_source.hex(),
                     timestamps_not_compared,
+                    not_compared: p.not_compared.clone(),
                 });
             } else {
                 let line = format!(

@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::state::PartitionCopy;
 
 use super::pass::{Copies, Passes};
-use super::read_range::{parallel, read_range};
+use super::read_range::{parallel, read_range, watermarks};
 
 /// How long the background copy rests after a pass that found nothing new.
 const IDLE: Duration = Duration::from_millis(200);
@@ -48,6 +48,10 @@ pub struct VerifiedPrefix {
     pub target_to: i64,
     pub on_source: PartitionChecksum,
     pub on_target: PartitionChecksum,
+    /// Source ranges `from..to` of the copy left out: retention had deleted them on the source
+    /// or the target before they were read. Both checksums skip the same records, so what both
+    /// sides still hold is still compared record for record.
+    pub not_compared: Vec<(i64, i64)>,
 }
 
 impl VerifiedPrefix {
@@ -65,6 +69,7 @@ impl VerifiedPrefix {
             target_to: copy.map.target_start(),
             on_source: fresh,
             on_target: fresh,
+            not_compared: Vec::new(),
         }
     }
 
@@ -76,7 +81,9 @@ impl VerifiedPrefix {
             && self.target_to <= copy.map.target_end()
     }
 
-    /// Reads both sides from where the prefix ends up to where `copy` ends.
+    /// Reads both sides from where the prefix ends up to where `copy` ends. Where retention
+    /// deleted the next records on either side, both sides continue at the first copied record
+    /// both still hold, and the range left out is recorded in `not_compared`.
     pub fn extend_to(
         &mut self,
         copy: &PartitionCopy,
@@ -84,6 +91,27 @@ impl VerifiedPrefix {
         target: &ClientConfig,
     ) -> Result<(), Error> {
         let (source_to, target_to) = (copy.next_source_offset, copy.map.target_end());
+        if self.source_to < source_to {
+            let (source_low, _) = watermarks(source, &copy.topic, copy.partition)?;
+            let (target_low, _) = watermarks(target, &copy.target_topic, copy.partition)?;
+            if source_low > self.source_to || target_low > self.target_to {
+                let (from, to) = match copy.map.first_pair_from(
+                    source_low.max(self.source_to),
+                    target_low.max(self.target_to),
+                ) {
+                    Some(pair) => pair,
+                    None => (source_to, target_to),
+                };
+                if from > self.source_to {
+                    match self.not_compared.last_mut() {
+                        Some(last) if last.1 == self.source_to => last.1 = from,
+                        _ => self.not_compared.push((self.source_to, from)),
+                    }
+                }
+                self.source_to = from;
+                self.target_to = to;
+            }
+        }
         let on_source = &mut self.on_source;
         read_range(
             source,
@@ -111,6 +139,14 @@ impl VerifiedPrefix {
         self.source_to = source_to;
         self.target_to = target_to;
         Ok(())
+    }
+
+    /// The first source offset compared: after the range left out at the start, if any.
+    pub fn compared_from(&self) -> i64 {
+        match self.not_compared.first() {
+            Some(&(from, to)) if from == self.source_from => to,
+            _ => self.source_from,
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::cluster::{ClusterAccess, ClusterError};
 use crate::config::{Desired, StartFrom};
-use crate::copy::CopyJob;
+use crate::copy::{CopyJob, RecordedEnd};
 use crate::error::Error;
 use crate::snapshot::{Snapshot, target_name};
 use crate::state::{PartitionCopy, State, StepOutcome};
@@ -111,7 +111,8 @@ impl Mirror<'_> {
                 continue;
             }
             for p in &t.partitions {
-                let start = match copies.get(&(topic.clone(), p.id)) {
+                let recorded = copies.get(&(topic.clone(), p.id));
+                let start = match recorded {
                     Some(copy) => copy.map.source_start(),
                     None => start_offset(&snapshot, topic, p.id, start_from),
                 };
@@ -120,6 +121,11 @@ impl Mirror<'_> {
                     target_topic: target_topic.clone(),
                     partition: p.id,
                     start,
+                    recorded: recorded.map(|copy| RecordedEnd {
+                        target_end: copy.map.target_end(),
+                        next_source_offset: copy.next_source_offset,
+                    }),
+                    accepted_gaps: self.desired.replication.gaps_of(topic, p.id),
                 });
             }
         }
@@ -230,6 +236,7 @@ mod tests {
             partition,
             next_source_offset: next,
             map,
+            skipped_gaps: Vec::new(),
         }
     }
 

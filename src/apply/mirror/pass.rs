@@ -135,6 +135,18 @@ impl Passes<'_> {
                 Some(copy) => copy.map.clone(),
                 None => OffsetMap::new(job.start, 0),
             };
+            let mut skipped_gaps = copies
+                .get(&key)
+                .map(|copy| copy.skipped_gaps.clone())
+                .unwrap_or_default();
+            if let Some((from, to)) = outcome.skipped_gap {
+                self.reporter.line(&format!(
+                    "  {}[{}]: source offsets {from}..={to} were deleted by retention before they were copied; \
+                     skipped, as replication.accept_gaps allows",
+                    job.source_topic, job.partition
+                ));
+                skipped_gaps.push((from, to));
+            }
             // Records copied by a run the state did not record: read their map from the target.
             if merged.target_end() < outcome.map.target_start() {
                 let before = merged.records();
@@ -158,6 +170,7 @@ impl Passes<'_> {
                     partition: job.partition,
                     next_source_offset: outcome.next_source_offset,
                     map: merged,
+                    skipped_gaps,
                 },
             );
         }

@@ -159,7 +159,11 @@ pub(super) fn read_range(
         match consumer.poll(Duration::from_millis(100)) {
             None => {}
             Some(Err(KafkaError::PartitionEOF(_))) => {
-                let (_, high) = watermarks(config, topic, partition)?;
+                let (_, high) = consumer
+                    .fetch_watermarks(topic, partition, Duration::from_secs(30))
+                    .map_err(|e| {
+                        reading(format!("reading the watermarks of {topic}[{partition}]"), e)
+                    })?;
                 if high <= to {
                     return Ok(());
                 }

@@ -1,12 +1,14 @@
-//! `replication { start_from = ..., compression = ..., max_lag = ..., max_lag_time = ... }`:
-//! where a mirror copy starts, how the copy producer compresses, and the lag bound that counts
-//! as caught up.
+//! `replication { start_from = ..., compression = ..., max_lag = ..., max_lag_time = ...,
+//! accept_gaps = [...] }`: where a mirror copy starts, how the copy producer compresses, the lag
+//! bound that counts as caught up, and the source ranges retention deleted that may be skipped.
 
 use super::TopBlock;
 use super::duration::duration;
 use crate::config::body::{Cx, Fields, optional};
+use crate::config::eval::Evaluated;
 use crate::config::timestamp::parse_rfc3339_ms;
 use crate::config::{COMPRESSIONS, Replication, StartFrom, value};
+use crate::domain::AcceptedGap;
 
 pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Replication> {
     let f = Fields::new(
@@ -15,7 +17,13 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Replication> {
         b.name.clone(),
         b.location.clone(),
         &b.block.body,
-        &["start_from", "compression", "max_lag", "max_lag_time"],
+        &[
+            "start_from",
+            "compression",
+            "max_lag",
+            "max_lag_time",
+            "accept_gaps",
+        ],
         &[],
     );
     let max_lag = match f.get(cx, "max_lag") {
@@ -31,6 +39,8 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Replication> {
             }
         },
     };
+    let gaps = f.get(cx, "accept_gaps").map(|ev| accept_gaps(cx, &ev));
+    let accept_gaps = optional(gaps)?.unwrap_or_default();
     let lag_time = f.get(cx, "max_lag_time").map(|ev| duration(cx, &ev));
     let max_lag_time = optional(lag_time)?.unwrap_or(Replication::default().max_lag_time);
     let compression = match f.get(cx, "compression") {
@@ -58,6 +68,7 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Replication> {
             compression,
             max_lag,
             max_lag_time,
+            accept_gaps,
         });
     };
     let start_from = match &ev.value {
@@ -106,5 +117,64 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Replication> {
         compression,
         max_lag,
         max_lag_time,
+        accept_gaps,
     })
+}
+
+/// `accept_gaps = [{ topic = "orders", partition = 3, from = 40, to = 54 }, ...]`.
+fn accept_gaps(cx: &mut Cx, ev: &Evaluated<'_>) -> Option<Vec<AcceptedGap>> {
+    const SHAPE: &str = "expected a list of { topic = \"NAME\", partition = N, from = OFFSET, to = OFFSET } \
+         (the source offsets, inclusive, that retention deleted before they were copied, as the copy's error names them)";
+    let hcl::Value::Array(items) = &ev.value else {
+        cx.errors.push(ev.error(SHAPE));
+        return None;
+    };
+    let mut gaps = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let gap = (|| {
+            let hcl::Value::Object(fields) = item else {
+                return Err(format!("item {index} is a {}", value::type_name(item)));
+            };
+            if let Some(unknown) = fields
+                .keys()
+                .find(|k| !["topic", "partition", "from", "to"].contains(&k.as_str()))
+            {
+                return Err(format!("item {index} has an unknown key `{unknown}`"));
+            }
+            let field = |name: &str| {
+                fields
+                    .get(name)
+                    .ok_or_else(|| format!("item {index} has no `{name}`"))
+            };
+            let number = |name: &str| -> Result<i64, String> {
+                value::integer(field(name)?).map_err(|why| format!("item {index}, `{name}`: {why}"))
+            };
+            let topic = value::string(field("topic")?)
+                .map_err(|why| format!("item {index}, `topic`: {why}"))?;
+            let partition = i32::try_from(number("partition")?)
+                .ok()
+                .filter(|p| *p >= 0)
+                .ok_or_else(|| format!("item {index}, `partition`: expected a partition number"))?;
+            let (from, to) = (number("from")?, number("to")?);
+            if from < 0 || to < from {
+                return Err(format!(
+                    "item {index}: expected 0 <= from <= to, found from = {from}, to = {to}"
+                ));
+            }
+            Ok(AcceptedGap {
+                topic,
+                partition,
+                from,
+                to,
+            })
+        })();
+        match gap {
+            Ok(gap) => gaps.push(gap),
+            Err(why) => {
+                cx.errors.push(ev.error(format!("{why}; {SHAPE}")));
+                return None;
+            }
+        }
+    }
+    Some(gaps)
 }
