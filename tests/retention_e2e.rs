@@ -1,4 +1,4 @@
-//! Retention moving under a mirror migration, on real Apache Kafka (the test bed's shared pair;
+//! Retention and compaction moving under a mirror migration, on real Apache Kafka (the test bed's shared pair;
 //! topic and group names are this file's own): DeleteRecords, which moves a partition's log
 //! start exactly as retention does, is run between two `ferry apply` runs of the same migration.
 //! The first run stops at the first hook (the hook fails while a "hold" file exists), after the
@@ -293,6 +293,12 @@ fn a_retention_gap_stops_the_copy_naming_it_and_an_accepted_gap_is_skipped() {
     let output = migration.apply_to_the_end();
     assert!(
         output.contains(&format!(
+            "replication.accept_gaps: source offsets 100..=149 of {TOPIC}[0] are not copied"
+        )),
+        "the plan shows the accepted gap: {output}"
+    );
+    assert!(
+        output.contains(&format!(
             "{TOPIC}[0]: source offsets 100..=149 were deleted by retention before they were copied; skipped"
         )),
         "{output}"
@@ -320,4 +326,104 @@ fn a_retention_gap_stops_the_copy_naming_it_and_an_accepted_gap_is_skipped() {
     let verified = migration.verified(0);
     assert_eq!(verified["records"], 50, "{verified}");
     assert_eq!(verified["not_compared"], serde_json::json!([[0, 150]]));
+}
+
+fn now_millis() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.expect("the clock is after 1970").as_millis() as i64
+}
+
+/// Record `i` of the compacted topic: one of eight keys, a value naming `i`, stamped now (Kafka
+/// rolls segments by record timestamps).
+fn keyed(i: usize) -> Rec {
+    let mut rec = record(0, i, 0);
+    rec.key = Some(format!("key-{}", i % 8).into_bytes());
+    rec.value = Some(format!("v-{i}").into_bytes());
+    rec.timestamp = now_millis();
+    rec
+}
+
+/// Key -> value of the latest record of each key in `records`: what a consumer of a compacted
+/// topic is promised.
+fn latest_by_key(records: &[Rec]) -> std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+    records
+        .iter()
+        .filter_map(|r| r.key.clone().map(|k| (k, r.value.clone())))
+        .collect()
+}
+
+/// The source's log cleaner removes records ferry already copied, between the copy and the
+/// verification (the target's cleaner works on its own schedule): verification compares record
+/// by record on source offsets, accepts what compaction removed, reports how much that was, and
+/// the latest record of every key is the same on both sides.
+#[test]
+fn compaction_between_copy_and_verify_is_no_mismatch_and_the_latest_of_every_key_is_equal() {
+    let bed = Testbed::shared();
+    const TOPIC: &str = "compaction.live";
+    let source = &bed.source.bootstrap;
+    seed::create_topic(
+        source,
+        TOPIC,
+        1,
+        &[
+            ("cleanup.policy", "compact"),
+            ("segment.ms", "100"),
+            ("min.cleanable.dirty.ratio", "0.01"),
+            ("min.compaction.lag.ms", "0"),
+        ],
+    )
+    .unwrap();
+    let first: Vec<Rec> = (0..80).map(keyed).collect();
+    produce(source, TOPIC, 0, &first);
+    let migration = Migration::new(bed, "compaction-live", TOPIC, &[]);
+    migration.apply_until_the_hook();
+    let copied: std::collections::BTreeSet<i64> = target_copies(bed, TOPIC, 0)
+        .into_iter()
+        .map(|(offset, _)| offset)
+        .collect();
+    assert!(!copied.is_empty());
+
+    // Overwrite every key, then keep rolling segments until the cleaner removed records the
+    // copy holds.
+    let again: Vec<Rec> = (80..120).map(keyed).collect();
+    produce(source, TOPIC, 0, &again);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let mut appended = 120;
+    loop {
+        let now: std::collections::BTreeSet<i64> = read_from(source, TOPIC, 0, 0)
+            .iter()
+            .map(|r| r.offset)
+            .collect();
+        if copied.iter().any(|o| !now.contains(o)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the source's cleaner removed no copied record within 90s"
+        );
+        let mut roll = keyed(appended);
+        roll.key = Some(format!("roll-{appended}").into_bytes());
+        produce(source, TOPIC, 0, &[roll]);
+        appended += 1;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    migration.release();
+    let output = migration.apply_to_the_end();
+    let verified = migration.verified(0);
+    assert!(
+        verified["compaction"]["only_on_target"].as_u64().unwrap() > 0,
+        "the records the source's cleaner removed are accounted for: {verified}"
+    );
+    assert!(
+        output.contains("only on the target, each superseded by a later record of its key"),
+        "{output}"
+    );
+    let on_source = read_from(source, TOPIC, 0, 0);
+    let on_target: Vec<Rec> = target_copies(bed, TOPIC, 0)
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    assert_eq!(latest_by_key(&on_target), latest_by_key(&on_source));
+    assert_eq!(latest_by_key(&on_source).len(), 8 + (appended - 120));
 }

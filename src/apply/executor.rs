@@ -107,6 +107,7 @@ impl Executor<'_> {
         let jobs = mirror.jobs(topics, *start_from, &copies)?;
         let partitions: Vec<_> = copies.values().cloned().collect();
         let restamped = mirror.restamped(&partitions)?;
+        let compacted = mirror.compacted(&partitions)?;
         let follow = Arc::new(Follow::new(copies));
         let mut passes = Passes::new(self.desired, self.reporter);
         passes.show_progress = false;
@@ -114,7 +115,7 @@ impl Executor<'_> {
         let copying = Arc::clone(&follow);
         scope.spawn(move || copying.copy_loop(passes, jobs));
         let verifying = Arc::clone(&follow);
-        scope.spawn(move || verifying.verify_loop(source, target, restamped));
+        scope.spawn(move || verifying.verify_loop(source, target, restamped, compacted));
         Ok(Following(follow))
     }
 

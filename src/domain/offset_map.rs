@@ -745,7 +745,8 @@ mod tests {
             let t = if o < 10 { 100 + o } else { 110 + o - 15 };
             map.push(o, t).unwrap();
         }
-        let cases: &[(i64, i64, Option<(i64, i64)>)] = &[
+        type Case = (i64, i64, Option<(i64, i64)>);
+        let cases: &[Case] = &[
             (0, 0, Some((0, 100))),
             (0, 100, Some((0, 100))),
             (3, 0, Some((3, 103))),

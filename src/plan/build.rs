@@ -302,6 +302,14 @@ fn warnings(
             if idle.len() == 1 { "it" } else { "them" }
         ));
     }
+    if desired.migration.scheme == Scheme::Mirror {
+        for gap in &desired.replication.accept_gaps {
+            w.push(format!(
+                "replication.accept_gaps: source offsets {}..={} of {}[{}] are not copied where retention deleted them before the copy got there; groups committed inside resume at the next copied record",
+                gap.from, gap.to, gap.topic, gap.partition
+            ));
+        }
+    }
     if snapshot.source.cluster_id.is_some()
         && snapshot.source.cluster_id == snapshot.target.cluster_id
     {

@@ -93,6 +93,7 @@ mod tests {
             checksum: checksum.into(),
             timestamps_not_compared: false,
             not_compared: Vec::new(),
+            compaction: None,
         };
         let report = verification_report(&[
             p(0, 1200, "0123456789abcdef0123"),

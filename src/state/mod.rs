@@ -22,7 +22,7 @@ pub use committed_offset::CommittedOffset;
 pub use cutover::{Cutover, CutoverEdge, now_rfc3339_millis};
 pub use lock::LockGuard;
 pub use lock_info::LockInfo;
-pub use partition_copy::{PartitionCopy, PartitionVerified, TranslatedOffset};
+pub use partition_copy::{CompactionSeen, PartitionCopy, PartitionVerified, TranslatedOffset};
 pub use state::{STATE_FORMAT_VERSION, State, now_rfc3339};
 pub use state_error::StateError;
 pub use step_outcome::StepOutcome;

@@ -61,4 +61,16 @@ pub struct PartitionVerified {
     /// on the source or the target before verification read them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_compared: Vec<(i64, i64)>,
+    /// A compacted topic, compared record by record on source offsets (see
+    /// `apply/mirror/compacted.rs`): the records only one side still holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compaction: Option<CompactionSeen>,
+}
+
+/// Records of a compacted partition that only one side held at verification, each superseded by
+/// a later record of its key or a tombstone: what the log cleaners removed since the copy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompactionSeen {
+    pub only_on_source: u64,
+    pub only_on_target: u64,
 }

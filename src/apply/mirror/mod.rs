@@ -11,6 +11,7 @@
 //! each carry their source offset: the merged map is exact whatever was interrupted.
 
 mod catch_up;
+mod compacted;
 mod cutover_waits;
 mod drain_verify;
 pub mod follow;
@@ -90,6 +91,40 @@ impl Mirror<'_> {
                     == Some("LogAppendTime")
             })
             .map(|(topic, _)| topic)
+            .collect())
+    }
+
+    /// Source topics of `copies` that compact on the source or on the target
+    /// (`cleanup.policy` includes `compact`): verified record by record ([`compacted`]).
+    fn compacted_topics(
+        &self,
+        copies: &[PartitionCopy],
+    ) -> Result<std::collections::BTreeSet<String>, Error> {
+        let compacts = |config: &crate::cluster::TopicConfig| {
+            config
+                .entries
+                .get("cleanup.policy")
+                .and_then(|v| v.value.as_deref())
+                .is_some_and(|policy| policy.split(',').any(|p| p.trim() == "compact"))
+        };
+        let names = |pick: fn(&PartitionCopy) -> &String| -> Vec<String> {
+            let set: std::collections::BTreeSet<String> =
+                copies.iter().map(|c| pick(c).clone()).collect();
+            set.into_iter().collect()
+        };
+        let on_source = self.patiently("reading the source's topic configs", || {
+            Ok(self.source.topic_configs(&names(|c| &c.topic))?)
+        })?;
+        let on_target = self.patiently("reading the target's topic configs", || {
+            Ok(self.target.topic_configs(&names(|c| &c.target_topic))?)
+        })?;
+        Ok(copies
+            .iter()
+            .filter(|c| {
+                on_source.get(&c.topic).is_some_and(compacts)
+                    || on_target.get(&c.target_topic).is_some_and(compacts)
+            })
+            .map(|c| c.topic.clone())
             .collect())
     }
 

@@ -86,7 +86,7 @@ pub(crate) fn fill_from_target(
 }
 
 /// The source offset in a copied record's last ferry header.
-fn copied_from(message: &BorrowedMessage<'_>) -> Option<i64> {
+pub(super) fn copied_from(message: &BorrowedMessage<'_>) -> Option<i64> {
     message.headers().and_then(|headers| {
         headers
             .iter()
