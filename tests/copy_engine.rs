@@ -127,6 +127,7 @@ fn copy_preserves_every_record() {
             lag_by_topic: [("preserve.orders.copy".to_string(), 0)].into(),
             partitions_done: 3,
             partitions: 3,
+            held: Vec::new(),
         }
     );
 }

@@ -630,3 +630,94 @@ fn a_record_near_one_mebibyte_and_one_near_the_topics_limit_are_copied() {
     assert_eq!(copied(&copy(bed, &jobs(TOPIC, 1)).unwrap()), [2]);
     assert_target_holds(bed, TOPIC, 0, &source);
 }
+
+// ---------------------------------------------------------------------------------------------
+// An open transaction
+
+/// A transaction left open on the source holds `read_committed` below the high watermark: the
+/// copy takes everything before it, names the partition and the stuck offset while it waits
+/// (progress) and when nothing else moves (its error, instead of a bare stall), and copies the
+/// rest once the transaction commits.
+#[test]
+fn an_open_transaction_is_reported_with_its_partition_and_stuck_offset_and_copied_once_committed() {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    use std::sync::Mutex;
+
+    let bed = Testbed::shared();
+    let (src, tgt) = (&bed.source.bootstrap, &bed.target.bootstrap);
+    const TOPIC: &str = "transactions.open";
+    seed::create_topic(src, TOPIC, 1, &[]).unwrap();
+    seed::create_topic(tgt, TOPIC, 1, &[]).unwrap();
+    let before: Vec<Rec> = (0..10).map(|i| record(0, i, 0)).collect();
+    produce(src, TOPIC, 0, &before);
+
+    let open: BaseProducer = client(src)
+        .set("transactional.id", "ferry-test-open-transaction")
+        .set("transaction.timeout.ms", "300000")
+        .create()
+        .unwrap();
+    let timeout = Duration::from_secs(30);
+    open.init_transactions(timeout).unwrap();
+    open.begin_transaction().unwrap();
+    for n in 0..5 {
+        let key = format!("open-{n}");
+        open.send(
+            BaseRecord::to(TOPIC)
+                .partition(0)
+                .key(&key)
+                .payload("in a transaction"),
+        )
+        .unwrap();
+    }
+    open.flush(timeout).unwrap();
+    // Committed by another producer, but after the open transaction's first record.
+    let after: Vec<Rec> = (15..20).map(|i| record(0, i, 0)).collect();
+    produce(src, TOPIC, 0, &after);
+    assert_eq!(support::records::watermarks(src, TOPIC, 0), (0, 20));
+
+    let lines = Mutex::new(Vec::new());
+    let error = ferry::copy::copy_partitions(
+        &client(src),
+        &client(tgt),
+        &jobs(TOPIC, 1),
+        ferry::copy::Until::CaughtUp,
+        Duration::from_secs(10),
+        &|p| {
+            lines
+                .lock()
+                .unwrap()
+                .push(p.summary(Duration::from_secs(1)))
+        },
+    )
+    .unwrap_err();
+    match &error {
+        CopyError::OpenTransaction {
+            topic,
+            partition,
+            offset,
+            end,
+            ..
+        } => assert_eq!(
+            (topic.as_str(), *partition, *offset, *end),
+            (TOPIC, 0, 10, 20)
+        ),
+        other => panic!("expected an open transaction, got {other:?}"),
+    }
+    assert!(error.to_string().contains("find-hanging"), "{error}");
+    let lines = lines.into_inner().unwrap();
+    assert!(
+        lines.iter().any(|l| l.contains(&format!(
+            "held by an open transaction: {TOPIC}[0] at offset 10 (end 20)"
+        ))),
+        "progress names the held partition: {lines:?}"
+    );
+    // Everything before the transaction is on the target, nothing after it.
+    assert_target_holds(bed, TOPIC, 0, &read_from(src, TOPIC, 0, 0)[..10]);
+
+    open.commit_transaction(timeout).unwrap();
+    let outcomes = copy(bed, &jobs(TOPIC, 1)).unwrap();
+    assert_eq!(copied(&outcomes), vec![10]);
+    let source = read_isolated(src, TOPIC, 0, "read_committed");
+    assert_eq!(source.len(), 20);
+    assert_target_holds(bed, TOPIC, 0, &source);
+}

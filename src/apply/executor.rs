@@ -111,6 +111,7 @@ impl Executor<'_> {
         let follow = Arc::new(Follow::new(copies));
         let mut passes = Passes::new(self.desired, self.reporter);
         passes.show_progress = false;
+        passes.held = Arc::clone(&follow.held);
         let (source, target) = (passes.source.clone(), passes.target.clone());
         let copying = Arc::clone(&follow);
         scope.spawn(move || copying.copy_loop(passes, jobs));

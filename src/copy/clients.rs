@@ -34,11 +34,16 @@ const PRODUCER_MESSAGE_MAX_BYTES: &str = "1000000000";
 /// and no group is joined.
 const COPY_GROUP: &str = "ferry-copy";
 
+/// A client for watermarks. Its high watermark is the log end, what every record was appended
+/// below (`read_uncommitted`): a `read_committed` client reports the last stable offset, which
+/// an open transaction holds back, and a copy that stopped there would count the records after
+/// it as copied.
 pub(super) fn metadata_consumer(
     settings: &ClientConfig,
     side: &str,
 ) -> Result<BaseConsumer<KafkaLog>, CopyError> {
     kafka_log::set_log_level(settings.clone().remove("compression.type"))
+        .set("isolation.level", "read_uncommitted")
         .create_with_context(KafkaLog)
         .map_err(|error| kafka(format!("creating a {side} client"), error))
 }

@@ -9,7 +9,7 @@
 //! without record `n`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,7 @@ use super::clients::{FLUSH_TIMEOUT, copy_consumer, kafka, producer_config, stops
 use super::delivery::{Deliveries, WhenFull, send};
 use super::offset_map::OffsetMap;
 use super::resume::resume_points;
-use super::{CopyError, CopyProgress};
+use super::{CopyError, CopyProgress, HeldPartition};
 use crate::cluster::KafkaLog;
 use crate::domain::AcceptedGap;
 
@@ -37,6 +37,9 @@ const READERS: usize = 4;
 const POLL_WAIT: Duration = Duration::from_millis(100);
 /// How often `progress` is called.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+/// How long a partition may sit at a `read_committed` end below its high watermark before the
+/// copy reports it as held by an open transaction: a transaction that commits takes far less.
+const HELD_AFTER: Duration = Duration::from_secs(5);
 
 /// One partition to copy: `source_topic[partition]` to `target_topic[partition]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -147,7 +150,30 @@ pub fn copy_partitions(
 
     let readers = readers(source, jobs, &states)?;
     let failed = AtomicBool::new(false);
-    let report = || {
+    let started = Instant::now();
+    let held = || -> Vec<HeldPartition> {
+        let now = started.elapsed().as_millis() as u64;
+        jobs.iter()
+            .zip(&states)
+            .filter_map(|(job, state)| {
+                state.held_at(now).map(|offset| HeldPartition {
+                    topic: job.source_topic.clone(),
+                    partition: job.partition,
+                    offset,
+                    end: state.end,
+                    seconds: (now - state.stable_end_since.load(Ordering::Relaxed)) / 1000,
+                })
+            })
+            .collect()
+    };
+    let mut warned: BTreeSet<(String, i32, i64)> = BTreeSet::new();
+    let mut report = || {
+        let held = held();
+        for h in &held {
+            if warned.insert((h.topic.clone(), h.partition, h.offset)) {
+                tracing::warn!("{}", h.warning());
+            }
+        }
         let delivered = producer.context().state.lock().unwrap();
         let mut topics: BTreeMap<&str, i64> = BTreeMap::new();
         for (job, state) in jobs.iter().zip(&states) {
@@ -163,6 +189,7 @@ pub fn copy_partitions(
                 .collect(),
             partitions_done: states.iter().filter(|s| s.is_done()).count(),
             partitions: states.len(),
+            held,
         });
     };
 
@@ -174,7 +201,7 @@ pub fn copy_partitions(
             .map(|reader| {
                 let (states, producer, failed) = (&states, &producer, &failed);
                 scope.spawn(move || {
-                    let result = reader.run(jobs, states, producer, failed);
+                    let result = reader.run(jobs, states, producer, failed, started);
                     if result.is_err() {
                         failed.store(true, Ordering::Relaxed);
                     }
@@ -207,6 +234,18 @@ pub fn copy_partitions(
                 last_moved = (Instant::now(), moved.0, moved.1);
             } else if last_moved.0.elapsed() >= stall_timeout && !failed.load(Ordering::Relaxed) {
                 failed.store(true, Ordering::Relaxed);
+                if let Some(h) = held().into_iter().next() {
+                    for handle in handles {
+                        let _ = handle.join();
+                    }
+                    return Err(CopyError::OpenTransaction {
+                        topic: h.topic,
+                        partition: h.partition,
+                        offset: h.offset,
+                        end: h.end,
+                        seconds: h.seconds,
+                    });
+                }
                 let stuck = jobs
                     .iter()
                     .zip(states.iter())
@@ -277,6 +316,12 @@ struct PartitionState {
     /// The source high watermark read at the start.
     end: i64,
     done: AtomicBool,
+    /// Where the consumer last reached the end of what `read_committed` may read while that is
+    /// below `end` (-1: it did not, or a record came since): the last stable offset, held by
+    /// a transaction still open on the source.
+    stable_end: AtomicI64,
+    /// When it reached `stable_end`, in milliseconds since the copy started.
+    stable_end_since: AtomicU64,
 }
 
 impl PartitionState {
@@ -285,7 +330,26 @@ impl PartitionState {
             next: AtomicI64::new(next),
             end,
             done: AtomicBool::new(next >= end),
+            stable_end: AtomicI64::new(-1),
+            stable_end_since: AtomicU64::new(0),
         }
+    }
+
+    /// The consumer reached the last stable offset `position`, below the end, `at` ms into the
+    /// copy.
+    fn reached_stable_end(&self, position: i64, at: u64) {
+        if self.stable_end.swap(position, Ordering::Relaxed) != position {
+            self.stable_end_since.store(at, Ordering::Relaxed);
+        }
+    }
+
+    /// The offset an open transaction has held this partition at for at least [`HELD_AFTER`]
+    /// when the copy has run `now` ms.
+    fn held_at(&self, now: u64) -> Option<i64> {
+        let at = self.stable_end.load(Ordering::Relaxed);
+        let since = self.stable_end_since.load(Ordering::Relaxed);
+        (at >= 0 && !self.is_done() && now.saturating_sub(since) >= HELD_AFTER.as_millis() as u64)
+            .then_some(at)
     }
 
     fn next(&self) -> i64 {
@@ -357,6 +421,7 @@ impl Reader {
         states: &[PartitionState],
         producer: &BaseProducer<Deliveries>,
         failed: &AtomicBool,
+        started: Instant,
     ) -> Result<(), CopyError> {
         let mut open = self
             .partitions
@@ -370,7 +435,7 @@ impl Reader {
             let message = match polled {
                 Ok(message) => message,
                 Err(KafkaError::PartitionEOF(partition)) => {
-                    open -= self.reached_end(partition, states)?;
+                    open -= self.reached_end(partition, states, started)?;
                     continue;
                 }
                 Err(KafkaError::MessageConsumption(code)) if !stops_copy(code) => {
@@ -400,6 +465,9 @@ impl Reader {
             // served in order (see `WhenFull::Wait`).
             send(producer, &message, &jobs[index], index, WhenFull::Wait)?;
             state.next.store(offset + 1, Ordering::Relaxed);
+            if state.stable_end.load(Ordering::Relaxed) >= 0 {
+                state.stable_end.store(-1, Ordering::Relaxed);
+            }
             if offset + 1 >= state.end {
                 open -= self.finish(&jobs[index], state)?;
             }
@@ -410,7 +478,16 @@ impl Reader {
     /// Handles the end of partition number `partition` of some assigned topic: librdkafka does
     /// not say which topic, so every open partition with that number whose position reached its
     /// end is finished. Returns how many were.
-    fn reached_end(&self, partition: i32, states: &[PartitionState]) -> Result<usize, CopyError> {
+    ///
+    /// A partition whose position stays below its end there reached the last stable offset
+    /// (`read_committed` reads no further while a transaction is open): noted, so that a
+    /// transaction left open is reported instead of waited on silently.
+    fn reached_end(
+        &self,
+        partition: i32,
+        states: &[PartitionState],
+        started: Instant,
+    ) -> Result<usize, CopyError> {
         let positions = self
             .consumer
             .position()
@@ -420,12 +497,17 @@ impl Reader {
             if *p != partition || states[index].is_done() {
                 continue;
             }
-            let at_end = positions
+            let position = positions
                 .find_partition(topic, partition)
-                .and_then(|e| e.offset().to_raw())
-                .is_some_and(|position| position >= states[index].end);
-            if at_end {
-                finished += self.finish_partition(topic, partition, &states[index])?;
+                .and_then(|e| e.offset().to_raw());
+            match position {
+                Some(position) if position >= states[index].end => {
+                    finished += self.finish_partition(topic, partition, &states[index])?;
+                }
+                Some(position) if position >= 0 => {
+                    states[index].reached_stable_end(position, started.elapsed().as_millis() as u64)
+                }
+                _ => {}
             }
         }
         Ok(finished)

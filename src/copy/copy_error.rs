@@ -106,6 +106,26 @@ pub enum CopyError {
     )]
     Stalled { seconds: u64, partition: String },
 
+    /// An open transaction held a partition and nothing else moved for the stall timeout.
+    #[error(
+        "the copy made no progress for {seconds}s: source partition {topic}[{partition}] is held by \
+         an open transaction. `read_committed` reads stop at offset {offset} (the last stable \
+         offset) while the partition ends at {end}: a producer began a transaction there and \
+         has neither committed nor aborted it (a hung or killed transactional producer; the \
+         broker aborts it after the producer's `transaction.timeout.ms`). Nothing was skipped, \
+         and everything before offset {offset} is copied. Find the transaction with \
+         `kafka-transactions.sh --bootstrap-server ... find-hanging --topic {topic} --partition \
+         {partition}` and let its producer finish it, or abort it with `kafka-transactions.sh \
+         abort`; then run the copy again: it resumes exactly where the target ends."
+    )]
+    OpenTransaction {
+        topic: String,
+        partition: i32,
+        offset: i64,
+        end: i64,
+        seconds: u64,
+    },
+
     #[error("the copy was cancelled; the next copy resumes from the target's tail")]
     Cancelled,
 

@@ -22,6 +22,55 @@ pub struct CopyProgress {
     /// Partitions that reached their end.
     pub partitions_done: usize,
     pub partitions: usize,
+    /// Partitions an open transaction on the source holds below their end.
+    pub held: Vec<HeldPartition>,
+}
+
+/// A source partition whose `read_committed` end (the last stable offset) has stayed below its
+/// high watermark: a transaction that began at `offset` is still open, and no record from there
+/// on can be copied until it commits or aborts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldPartition {
+    pub topic: String,
+    pub partition: i32,
+    /// The last stable offset: where the open transaction's first record is.
+    pub offset: i64,
+    /// The high watermark.
+    pub end: i64,
+    /// How long the partition has been held, as far as the copy saw.
+    pub seconds: u64,
+}
+
+impl HeldPartition {
+    /// "orders[3] at offset 1,234 (end 1,300) for 12s".
+    pub fn short(&self) -> String {
+        format!(
+            "{}[{}] at offset {} (end {}) for {}s",
+            self.topic,
+            self.partition,
+            thousands(self.offset.max(0) as u64),
+            thousands(self.end.max(0) as u64),
+            self.seconds
+        )
+    }
+
+    /// The warning printed once when the copy finds the partition held.
+    pub fn warning(&self) -> String {
+        format!(
+            "source partition {}[{}] is held by an open transaction: read_committed stops at offset {} \
+             (the last stable offset) while the partition ends at {}, for {}s now. The copy waits for \
+             the transaction to commit or abort (the broker aborts it after the producer's \
+             transaction.timeout.ms); `kafka-transactions.sh --bootstrap-server ... find-hanging \
+             --topic {} --partition {}` names it.",
+            self.topic,
+            self.partition,
+            self.offset,
+            self.end,
+            self.seconds,
+            self.topic,
+            self.partition
+        )
+    }
 }
 
 impl CopyProgress {
@@ -76,6 +125,13 @@ impl CopyProgress {
             ", {}/{} partitions caught up",
             self.partitions_done, self.partitions
         ));
+        if !self.held.is_empty() {
+            let held: Vec<String> = self.held.iter().map(HeldPartition::short).collect();
+            text.push_str(&format!(
+                "; held by an open transaction: {}",
+                held.join(", ")
+            ));
+        }
         text
     }
 }
@@ -92,6 +148,7 @@ mod tests {
             lag_by_topic: lags.iter().map(|(t, l)| (t.to_string(), *l)).collect(),
             partitions_done: 4,
             partitions: 12,
+            held: Vec::new(),
         }
     }
 
@@ -120,5 +177,29 @@ mod tests {
         let p = progress(&[("a", 1), ("b", 2), ("c", 3), ("d", 4), ("e", 5)]);
         let text = p.summary(Duration::from_secs(1));
         assert!(text.contains("lag 15 (e 5, d 4, c 3, 2 more)"), "{text}");
+    }
+
+    #[test]
+    fn partitions_held_by_an_open_transaction_are_named_with_the_stuck_offset() {
+        let mut p = progress(&[("orders", 66)]);
+        p.held.push(HeldPartition {
+            topic: "orders".into(),
+            partition: 3,
+            offset: 1234,
+            end: 1300,
+            seconds: 12,
+        });
+        let text = p.summary(Duration::from_secs(1));
+        assert!(
+            text.ends_with(
+                "; held by an open transaction: orders[3] at offset 1,234 (end 1,300) for 12s"
+            ),
+            "{text}"
+        );
+        assert!(
+            p.held[0]
+                .warning()
+                .contains("read_committed stops at offset 1234")
+        );
     }
 }

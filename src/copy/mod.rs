@@ -25,7 +25,7 @@ mod replicator;
 mod resume;
 pub use copier::*;
 pub use copy_error::CopyError;
-pub use copy_progress::CopyProgress;
+pub use copy_progress::{CopyProgress, HeldPartition};
 pub use replicator::{
     AssignedPartition, ReplicateEvent, ReplicateOptions, ReplicateSummary, replicate,
 };

@@ -140,8 +140,12 @@ pub fn produce_interleaved(bootstrap: &str, topic: &str, partitions: &[(i32, &[R
     }
 }
 
+/// Log start and log end of `topic[partition]` (the end past open transactions too).
 pub fn watermarks(bootstrap: &str, topic: &str, partition: i32) -> (i64, i64) {
-    let consumer: BaseConsumer = client(bootstrap).create().unwrap();
+    let consumer: BaseConsumer = client(bootstrap)
+        .set("isolation.level", "read_uncommitted")
+        .create()
+        .unwrap();
     consumer
         .fetch_watermarks(topic, partition, TIMEOUT)
         .unwrap()

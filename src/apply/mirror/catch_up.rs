@@ -49,21 +49,22 @@ impl Mirror<'_> {
         };
         let started = Instant::now();
         let mut held_since: Option<Instant> = None;
-        let mut reading = String::from("no pass finished yet");
+        let mut reading;
         loop {
             self.copy_failed()?;
             if let Some(pass) = follow.last_pass() {
                 let behind = pass.started.elapsed();
                 let verified = follow.verified_behind();
                 reading = format!(
-                    "lag {} offsets ({}), {:.1}s behind, {}",
+                    "lag {} offsets ({}), {:.1}s behind, {}{}",
                     thousands(pass.max_lag.max(0) as u64),
                     pass.most_behind,
                     behind.as_secs_f64(),
                     match verified {
                         Some(v) => format!("verified up to {:.1}s ago", v.as_secs_f64()),
                         None => "history not verified yet".to_string(),
-                    }
+                    },
+                    follow.held_note()
                 );
                 let verified_enough = verified.is_some_and(|v| v <= max_lag_time);
                 if pass.max_lag <= max_lag && behind <= max_lag_time && verified_enough {
@@ -88,6 +89,8 @@ impl Mirror<'_> {
                     held_since = None;
                     self.reporter.progress(&format!("catching up: {reading}"));
                 }
+            } else {
+                reading = format!("no pass finished yet{}", follow.held_note());
             }
             if started.elapsed() >= timing.timeout {
                 return Err(timed_out(step, "replication caught up", timing, reading));

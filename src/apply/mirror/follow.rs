@@ -8,12 +8,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
 
-use crate::copy::{CopyJob, PartitionChecksum};
+use crate::copy::{CopyJob, HeldPartition, PartitionChecksum};
 use crate::error::Error;
 use crate::state::PartitionCopy;
 
@@ -172,6 +172,8 @@ pub struct Follow {
     /// Abandon the copy's current pass at once (the apply stops on an error): unlike a stop,
     /// records in flight are not waited for, as after a crash.
     cancelled: AtomicBool,
+    /// Partitions an open source transaction holds in the running pass ([`Passes::held`]).
+    pub held: Arc<Mutex<Vec<HeldPartition>>>,
 }
 
 impl Follow {
@@ -194,6 +196,16 @@ impl Follow {
     /// The copy as far as it got.
     pub fn copies(&self) -> Copies {
         self.lock().copies.clone()
+    }
+
+    /// "; held by an open transaction: orders[3] at offset 1,234 (end 1,300) for 12s", or "".
+    pub fn held_note(&self) -> String {
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if held.is_empty() {
+            return String::new();
+        }
+        let named: Vec<String> = held.iter().map(HeldPartition::short).collect();
+        format!("; held by an open transaction: {}", named.join(", "))
     }
 
     /// The last finished pass, if any.

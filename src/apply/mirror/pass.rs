@@ -4,13 +4,16 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
 
 use crate::cluster::client_config;
 use crate::config::Desired;
-use crate::copy::{CopyError, CopyJob, CopyProgress, OffsetMap, Until, copy_partitions};
+use crate::copy::{
+    CopyError, CopyJob, CopyProgress, HeldPartition, OffsetMap, Until, copy_partitions,
+};
 use crate::error::Error;
 use crate::state::PartitionCopy;
 
@@ -33,6 +36,9 @@ pub struct Passes<'a> {
     /// Whether each pass reports its progress line (the background copy does not: it would
     /// bury the hooks' output).
     pub show_progress: bool,
+    /// The partitions an open source transaction holds in the running pass, for the steps that
+    /// wait on the background copy to name them.
+    pub held: Arc<Mutex<Vec<HeldPartition>>>,
 }
 
 impl Passes<'_> {
@@ -45,6 +51,7 @@ impl Passes<'_> {
             wait_timeout: desired.migration.wait_timeout,
             reporter,
             show_progress: true,
+            held: Arc::default(),
         }
     }
 
@@ -114,6 +121,7 @@ impl Passes<'_> {
         let started = Instant::now();
         let show = self.show_progress;
         let progress = |p: &CopyProgress| {
+            *self.held.lock().unwrap_or_else(|e| e.into_inner()) = p.held.clone();
             if show {
                 reporter.progress(&p.summary(started.elapsed()))
             }
@@ -127,6 +135,7 @@ impl Passes<'_> {
             &progress,
         )
         .map_err(PassError::Copy)?;
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let mut records = 0;
         for (job, outcome) in jobs.iter().zip(outcomes) {
             records += outcome.copied;
