@@ -305,6 +305,63 @@ fn sensitive_variables_in_the_command_line_never_reach_the_log_or_the_reporter()
     );
 }
 
+/// A secret holding a quote is still masked in the command line shown (quoting it for the shell
+/// would split it), and a secret inside the program's name (a `command` written as one string,
+/// which ferry runs as one program name) stays out of the spawn error and the log.
+#[test]
+fn sensitive_values_with_quotes_or_inside_the_program_name_are_masked() {
+    let fx = fixture();
+    fx.script("deploy.sh", "echo \"deploying with $1\"");
+    let secret = "it's a \"vault\" token";
+    let mut h = hook(
+        "switch_producers",
+        &["./deploy.sh", &format!("--token={secret}")],
+        &[],
+        LONG,
+    );
+    h.secrets = vec![Secret::new(secret)];
+    let reporter = RecordingReporter::new();
+    let run = fx.run(&h, &reporter).unwrap();
+    let log = read(&run.log_file);
+    assert!(
+        log.contains("# command: ./deploy.sh '--token=***'\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains("[stdout] deploying with --token=***\n"),
+        "{log}"
+    );
+    let entries = reporter.entries();
+    for shown in entries.iter().chain([&log]) {
+        for piece in ["it's", "vault", "token\""] {
+            assert!(!shown.contains(piece), "{piece} shown: {shown}");
+        }
+    }
+
+    let mut h = hook(
+        "switch_producers",
+        &[&format!("./deploy.sh --token={SECRET}")],
+        &[],
+        LONG,
+    );
+    h.secrets = vec![Secret::new(SECRET)];
+    let reporter = RecordingReporter::new();
+    let err = fx.run(&h, &reporter).unwrap_err();
+    let HookError::Spawn {
+        program, log_file, ..
+    } = &err
+    else {
+        panic!("expected Spawn, got {err:?}");
+    };
+    assert_eq!(program, "./deploy.sh --token=***");
+    let log = read(log_file);
+    let message = err.to_string();
+    assert!(message.contains("there is no file"), "{message}");
+    for shown in reporter.entries().iter().chain([&log, &message]) {
+        assert!(!shown.contains(SECRET), "{shown}");
+    }
+}
+
 #[test]
 fn non_zero_exit_is_failed_with_the_code() {
     let fx = fixture();

@@ -82,7 +82,14 @@ pub fn run_hook(
     );
     let config_dir =
         std::path::absolute(&ctx.config_dir).unwrap_or_else(|_| ctx.config_dir.clone());
-    let shown_command = masker.mask(&display_command(&hook.command)).into_owned();
+    // Masked argument by argument, before quoting: the quoting of a secret holding a quote
+    // (`'` becomes `'\''`) would hide it from the masker.
+    let masked: Vec<String> = hook
+        .command
+        .iter()
+        .map(|part| masker.mask(part).into_owned())
+        .collect();
+    let shown_command = display_command(&masked);
     let mut log = HookLog::create(log_dir, hook, ctx, &shown_command, &config_dir)?;
     reporter.line(&format!(
         "running hook \"{}\": {shown_command} (log: {})",
@@ -115,8 +122,17 @@ pub fn run_hook(
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
+            // The program's name and the detail (which names its path) may hold a secret: a
+            // `command` written as one string is one program name, arguments included.
             let detail = spawn_detail(&e, program, &resolved, &config_dir);
-            return Err(spawn_error(hook, program, detail, &mut log, reporter));
+            let detail = masker.mask(&detail).into_owned();
+            return Err(spawn_error(
+                hook,
+                &masker.mask(program),
+                detail,
+                &mut log,
+                reporter,
+            ));
         }
     };
     // From here on, leaving early (an error or a panic) kills the hook's process group.
