@@ -32,6 +32,7 @@
 //! | error, `PartitionEOF` (and any end-of-partition notice) | trace | not an error: the copy asked for it |
 //! | error, `AllBrokersDown`, or a refused connection | warn | librdkafka keeps reconnecting and ferry waits, but the user sees which broker is gone and why the copy stands still |
 //! | error, `BrokerTransportFailure` with a retried connection drop ("Disconnected", resets, time-outs) | info | an idle connection reaped or a slow connect: retried, nothing to see |
+//! | error, `BrokerTransportFailure` "SaslAuthenticateRequest failed: Local: Broker transport failure" | info | the connection closed mid-handshake (a short-lived reader destroyed while its coordinator connection authenticated); no credential was refused |
 //! | error, anything else (authentication, TLS, resolving, a transport failure that names a misconfiguration, fatal errors) | error | a real error: shown in a normal run |
 //!
 //! A connection drop counts as retried only when its text names a transient cause and no
@@ -188,6 +189,15 @@ pub fn error_level(code: Option<RDKafkaErrorCode>, reason: &str) -> Level {
         }
         // Idle connections the broker closed, resets, slow connects: retried, nothing to see.
         Some(RDKafkaErrorCode::BrokerTransportFailure) if retried_connection_trouble(reason) => {
+            Level::INFO
+        }
+        // The connection went away in the middle of the SASL exchange (a short-lived client
+        // destroyed while its coordinator connection authenticated, or a broker restarting):
+        // no credential was judged; a refusal says so in words of its own.
+        Some(RDKafkaErrorCode::BrokerTransportFailure)
+            if reason
+                .contains("SaslAuthenticateRequest failed: Local: Broker transport failure") =>
+        {
             Level::INFO
         }
         _ => Level::ERROR,
@@ -457,6 +467,12 @@ mod tests {
                 "127.0.0.1:9093/bootstrap: Receive failed: Invalid response size 352518912 \
                  (0..100000000): increase receive.message.max.bytes",
                 Level::ERROR,
+            ),
+            (
+                Some(C::BrokerTransportFailure),
+                "GroupCoordinator: SASL authentication error: SaslAuthenticateRequest failed: \
+                 Local: Broker transport failure (after 0ms in state DOWN)",
+                Level::INFO,
             ),
             (
                 Some(C::Authentication),
