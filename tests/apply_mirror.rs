@@ -148,3 +148,83 @@ fn a_mirror_apply_copies_every_partition_translates_the_group_and_verifies() {
         .assert()
         .success();
 }
+
+/// The largest record the source topic takes (a single-record batch exactly at its
+/// `max.message.bytes`) is copied by `ferry apply`: the plan gives the target topic the source's
+/// limit plus room for ferry's header, and says so. With the source's limit carried as it is,
+/// the target refuses the copy, whose header makes it larger than the record the source took.
+#[test]
+fn a_record_at_the_source_topics_size_limit_is_copied_because_the_plan_makes_room_for_the_header() {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+    let bed = Testbed::shared();
+    const LARGE: &str = "largest.records";
+    const LIMIT: usize = 1_500_000;
+    let source = bed.source.bootstrap.clone();
+    seed::create_topic(&source, LARGE, 1, &[("max.message.bytes", "1500000")]).unwrap();
+    let producer: BaseProducer = support::records::client(&source)
+        .set("message.max.bytes", "10000000")
+        .set("linger.ms", "0")
+        .create()
+        .unwrap();
+    let value = |len: usize| -> Vec<u8> {
+        (0..len)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect()
+    };
+    // The batch overhead is a few dozen bytes: find the largest value the broker takes.
+    let mut len = LIMIT;
+    let taken = loop {
+        producer
+            .send(
+                BaseRecord::to(LARGE)
+                    .partition(0)
+                    .key("k")
+                    .payload(&value(len)),
+            )
+            .map_err(|(e, _)| e)
+            .unwrap();
+        producer.flush(Duration::from_secs(30)).unwrap();
+        let (_, end) = inspect::watermarks(&source, LARGE, 0).unwrap();
+        if end == 1 {
+            break len;
+        }
+        assert!(len > LIMIT - 200, "no record near the limit was taken");
+        len -= 1;
+    };
+    eprintln!("the largest value {LARGE} takes: {taken} bytes");
+
+    let dir = tempfile::tempdir().unwrap();
+    write_mirror_config(dir.path(), bed, "largest-records", &[LARGE], &[]);
+    let output = Command::cargo_bin("ferry")
+        .unwrap()
+        .arg("-C")
+        .arg(dir.path())
+        .args(["apply", "--auto-approve"])
+        .env("NO_COLOR", "1")
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "ferry apply failed:\n{text}");
+    assert!(
+        text.contains(
+            "max.message.bytes is 1500064 on the target: the source's 1500000 plus 64 bytes"
+        ),
+        "the plan says why the target's limit differs: {text}"
+    );
+    assert_eq!(
+        inspect::topic_config(&bed.target.bootstrap, LARGE).unwrap()["max.message.bytes"],
+        "1500064"
+    );
+    let on_source = read_from(&source, LARGE, 0, 0);
+    let mut on_target = read_from(&bed.target.bootstrap, LARGE, 0, 0);
+    for rec in &mut on_target {
+        rec.headers.retain(|(key, _)| key != SOURCE_OFFSET_HEADER);
+    }
+    assert_eq!(on_target, on_source);
+}

@@ -122,18 +122,21 @@ fn mirror_plan_against_real_brokers_has_the_exact_actions_and_steps() {
     assert_eq!(orders["replication_factor"]["value"], 1);
     assert_eq!(
         orders["config"],
-        from_older_source(
-            serde_json::json!([{"key": "retention.ms", "before": "604800000", "after": "86400000", "origin": "source"}])
-        )
+        from_older_source(serde_json::json!([
+            {"key": "retention.ms", "before": "604800000", "after": "86400000", "origin": "source"},
+            // A mirror target takes the source's largest record plus ferry's header.
+            {"key": "max.message.bytes", "before": "1048588", "after": "1048652", "origin": "source"}
+        ]))
     );
 
     let payments = topic(&plan, "payments");
     assert_eq!(payments["action"], "update");
     assert_eq!(
         payments["config"],
-        from_older_source(
-            serde_json::json!([{"key": "retention.ms", "before": "1000", "after": "604800000", "origin": "source"}])
-        )
+        from_older_source(serde_json::json!([
+            {"key": "retention.ms", "before": "1000", "after": "604800000", "origin": "source"},
+            {"key": "max.message.bytes", "before": "1048588", "after": "1048652", "origin": "source"}
+        ]))
     );
 
     assert_eq!(

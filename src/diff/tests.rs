@@ -697,3 +697,97 @@ fn a_mirror_target_needs_every_source_partition_and_more_is_a_note() {
         );
     }
 }
+
+#[test]
+fn a_mirror_target_takes_the_sources_largest_record_plus_ferrys_header() {
+    const KEY: &str = "max.message.bytes";
+    // (name, source override, target topic's value (None: created), declared, planned value,
+    // blocked)
+    type Row = (
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<&'static str>,
+        bool,
+    );
+    let rows: &[Row] = &[
+        (
+            "defaults on both sides",
+            None,
+            None,
+            None,
+            Some("1048652"),
+            false,
+        ),
+        (
+            "a larger source limit",
+            Some("2097152"),
+            None,
+            None,
+            Some("2097216"),
+            false,
+        ),
+        (
+            "an existing target at the default",
+            None,
+            Some("1048588"),
+            None,
+            Some("1048652"),
+            false,
+        ),
+        (
+            "an existing target with room gets the source's, plus the header",
+            None,
+            Some("5000000"),
+            None,
+            Some("1048652"),
+            false,
+        ),
+        (
+            "an existing target already right",
+            None,
+            Some("1048652"),
+            None,
+            None,
+            false,
+        ),
+        (
+            "declared with room",
+            None,
+            None,
+            Some("2000000"),
+            Some("2000000"),
+            false,
+        ),
+        (
+            "declared at the source's limit",
+            Some("2097152"),
+            None,
+            Some("2097152"),
+            Some("2097152"),
+            true,
+        ),
+    ];
+    for &(name, source, target, declared, planned, blocked) in rows {
+        let with = |v: Option<&'static str>| v.map(|v| vec![(KEY, v)]).unwrap_or_default();
+        let mut c = case(
+            name,
+            Some(topic(3, 1, 10, &with(source))),
+            target.map(|v| topic(3, 1, 0, &[(KEY, v)])),
+        );
+        c.scheme = Scheme::Mirror;
+        c.block = declared.map(|v| block(None, None, &[(KEY, v)]));
+        let got = run(c);
+        let after = got
+            .config
+            .iter()
+            .find(|c| c.key == KEY)
+            .map(|c| c.after.as_str());
+        let is_blocked = got.blocked.iter().any(|b| b.contains("max.message.bytes"));
+        assert_eq!((after, is_blocked), (planned, blocked), "{name}: {got:?}");
+    }
+    // Other schemes copy nothing: producers write the target themselves.
+    let dual = run(case("dual", Some(topic(3, 1, 10, &[])), None));
+    assert!(dual.config.iter().all(|c| c.key != KEY), "{dual:?}");
+}

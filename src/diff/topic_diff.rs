@@ -6,7 +6,8 @@ use crate::config::{Desired, Scheme, TopicBlock};
 use crate::platform::Platform;
 use crate::snapshot::{Snapshot, TopicSnapshot, target_name};
 
-use super::{Action, Origin, TopicChange, Valued, config_changes, not_carried};
+use super::{Action, ConfigChange, Origin, TopicChange, Valued, config_changes, not_carried};
+use crate::domain::COPY_HEADER_ALLOWANCE;
 
 /// How a mirror's "target not empty" blocker begins: a resumed mirror apply lifts it for the
 /// topics its own copy filled ([`crate::plan::Plan::accept_own_copy`]).
@@ -127,6 +128,9 @@ fn diff_topic(
 
     if desired.migration.scheme == Scheme::Mirror {
         mirror_partition_count(&mut change, partitions, target);
+        if let Some(source) = source {
+            mirror_message_size(&mut change, platform, source, target);
+        }
     }
 
     match target {
@@ -196,6 +200,81 @@ fn mirror_partition_count(
             "the target will have {will_have} partitions, the source has {source}: the copy keeps every record in its partition, but keyed records produced after the switch hash over {will_have} partitions, so a key's new records may land in another partition than its history (consumers that rely on per-key order across the switch see it broken)"
         ));
     }
+}
+
+/// A mirror copy adds ferry's header to every record, so the target topic must take the
+/// source's largest record plus [`COPY_HEADER_ALLOWANCE`]: a value the plan takes from the
+/// source (or the target's default) is raised to that, with a note; a declared value below it
+/// blocks, since the target would refuse records the source holds.
+fn mirror_message_size(
+    change: &mut TopicChange,
+    platform: Platform,
+    source: &TopicSnapshot,
+    target: Option<&TopicSnapshot>,
+) {
+    const KEY: &str = "max.message.bytes";
+    let Some(spec) = platform.key(KEY) else {
+        return;
+    };
+    let number = |v: Option<&str>| v.and_then(|v| v.trim().parse::<i64>().ok());
+    let source_limit = number(
+        source
+            .config
+            .entries
+            .get(KEY)
+            .and_then(|v| v.value.as_deref())
+            .or(Platform::Kafka.default_of(KEY)),
+    );
+    let Some(source_limit) = source_limit else {
+        return;
+    };
+    let needed = source_limit + COPY_HEADER_ALLOWANCE;
+    let planned = change.config.iter().position(|c| c.key == KEY);
+    let (will_have, declared) = match planned {
+        Some(i) => (
+            number(Some(&change.config[i].after)),
+            change.config[i].origin == Origin::Declared,
+        ),
+        None => (
+            number(
+                target
+                    .and_then(|t| t.config.entries.get(KEY))
+                    .and_then(|v| v.value.as_deref())
+                    .or(Some(spec.default)),
+            ),
+            false,
+        ),
+    };
+    let Some(will_have) = will_have else {
+        return;
+    };
+    if will_have >= needed {
+        return;
+    }
+    if declared {
+        change.blocked.push(format!(
+            "max.message.bytes = {will_have} is declared, but the source topic takes records up to {source_limit} bytes and each copy carries ferry's header (up to {COPY_HEADER_ALLOWANCE} bytes): the target would refuse the largest records; declare max.message.bytes = {needed} or more"
+        ));
+        return;
+    }
+    let raised = |before| ConfigChange {
+        key: KEY.to_string(),
+        before,
+        after: needed.to_string(),
+        origin: Origin::Source,
+    };
+    match planned {
+        // The target has it already: the carried value was below it, nothing to change.
+        Some(i) if number(change.config[i].before.as_deref()) == Some(needed) => {
+            change.config.remove(i);
+            return;
+        }
+        Some(i) => change.config[i] = raised(change.config[i].before.clone()),
+        None => change.config.push(raised(Some(will_have.to_string()))),
+    }
+    change.notes.push(format!(
+        "max.message.bytes is {needed} on the target: the source's {source_limit} plus {COPY_HEADER_ALLOWANCE} bytes for the header each copy carries, so that every record the source took fits"
+    ));
 }
 
 /// What a mirror copy into a LogAppendTime topic keeps and verifies.

@@ -15,3 +15,9 @@ pub use numbers::thousands;
 pub use offset_map::{OffsetMap, OffsetMapError, Run, Translation};
 pub use start_from::StartFrom;
 pub use step::{GroupsOn, Step};
+
+/// Bytes the `ferry.source.offset` header adds to a copied record, at most, with room to spare:
+/// the header's key (19 bytes), its 8-byte value and their length varints come to 29, a longer
+/// record-length varint to 2 more. A mirror target topic takes the source's
+/// `max.message.bytes` plus this, so a record the source took fits on the target.
+pub const COPY_HEADER_ALLOWANCE: i64 = 64;
