@@ -130,6 +130,7 @@ pub fn read_partition(bootstrap: &str, topic: &str, partition: i32) -> Result<Ve
         .set("group.id", "ferry-testbed-inspect")
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "true")
         .create()
         .context("cannot create a consumer")?;
     let (low, high) = consumer
@@ -148,10 +149,21 @@ pub fn read_partition(bootstrap: &str, topic: &str, partition: i32) -> Result<Ve
         if Instant::now() >= deadline {
             bail!("reading {topic}[{partition}] on {bootstrap}: stuck at offset {next} of {high}");
         }
-        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
-            continue;
+        let message = match consumer.poll(Duration::from_millis(200)) {
+            None => continue,
+            // Transaction markers at the end are never returned: the position passes them.
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => {
+                let position = consumer.position()?;
+                if let Some(at) = position
+                    .find_partition(topic, partition)
+                    .and_then(|e| e.offset().to_raw())
+                {
+                    next = next.max(at);
+                }
+                continue;
+            }
+            Some(message) => message.with_context(|| format!("reading {topic}[{partition}]"))?,
         };
-        let message = message.with_context(|| format!("reading {topic}[{partition}]"))?;
         next = message.offset() + 1;
         records.push(Record {
             offset: message.offset(),

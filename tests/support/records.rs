@@ -152,11 +152,12 @@ pub fn watermarks(bootstrap: &str, topic: &str, partition: i32) -> (i64, i64) {
 }
 
 /// Every record of `topic[partition]` from offset `from` on, with offsets, headers (ferry's
-/// included) and timestamps.
+/// included) and timestamps, up to the end read first (past trailing transaction markers).
 pub fn read_from(bootstrap: &str, topic: &str, partition: i32, from: i64) -> Vec<Rec> {
     let consumer: BaseConsumer = client(bootstrap)
         .set("group.id", "ferry-test-reader")
         .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
         .create()
         .unwrap();
     let (low, high) = consumer
@@ -179,10 +180,21 @@ pub fn read_from(bootstrap: &str, topic: &str, partition: i32, from: i64) -> Vec
             Instant::now() < deadline,
             "reading {topic}[{partition}] stuck at {next}"
         );
-        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
-            continue;
+        let message = match consumer.poll(Duration::from_millis(100)) {
+            None => continue,
+            // The last offsets may be transaction markers, which no consumer returns: the
+            // position passing them ends the read.
+            Some(Err(KafkaError::PartitionEOF(_))) => {
+                let position = consumer.position().unwrap();
+                let at = position
+                    .find_partition(topic, partition)
+                    .and_then(|e| e.offset().to_raw())
+                    .unwrap_or(next);
+                next = next.max(at);
+                continue;
+            }
+            Some(message) => message.unwrap(),
         };
-        let message = message.unwrap();
         next = message.offset() + 1;
         records.push(Rec {
             offset: message.offset(),

@@ -55,12 +55,9 @@ pub(crate) fn fill_from_target(
     map: OffsetMap,
     until: i64,
 ) -> Result<OffsetMap, Error> {
-    let from = if map.is_empty() {
-        let (low, _) = watermarks(target, &job.target_topic, job.partition)?;
-        low.max(map.target_end())
-    } else {
-        map.target_end()
-    };
+    // What retention deleted on the target cannot be read back (nor consumed there).
+    let (low, _) = watermarks(target, &job.target_topic, job.partition)?;
+    let from = low.max(map.target_end());
     let mut merged = (!map.is_empty()).then_some(map);
     let start = job.start;
     read_range(target, &job.target_topic, job.partition, from, until, |m| {
@@ -159,6 +156,18 @@ pub(super) fn read_range(
         match consumer.poll(Duration::from_millis(100)) {
             None => {}
             Some(Err(KafkaError::PartitionEOF(_))) => {
+                // Offsets a reader never sees (transaction markers, aborted records) may end
+                // the range: the position passing its end says it was read.
+                let position = consumer.position().map_err(|e| {
+                    reading(format!("reading the position in {topic}[{partition}]"), e)
+                })?;
+                if position
+                    .find_partition(topic, partition)
+                    .and_then(|e| e.offset().to_raw())
+                    .is_some_and(|at| at >= to)
+                {
+                    return Ok(());
+                }
                 let (_, high) = consumer
                     .fetch_watermarks(topic, partition, Duration::from_secs(30))
                     .map_err(|e| {
