@@ -167,11 +167,7 @@ fn a_record_at_the_source_topics_size_limit_is_copied_because_the_plan_makes_roo
         .set("linger.ms", "0")
         .create()
         .unwrap();
-    let value = |len: usize| -> Vec<u8> {
-        (0..len)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-            .collect()
-    };
+    let value = support::records::incompressible;
     // The batch overhead is a few dozen bytes: find the largest value the broker takes.
     let mut len = LIMIT;
     let taken = loop {

@@ -606,12 +606,7 @@ fn a_record_near_one_mebibyte_and_one_near_the_topics_limit_are_copied() {
         .set("message.max.bytes", "10000000")
         .create()
         .unwrap();
-    // Incompressible-looking bytes, so no codec could hide the size.
-    let value = |len: usize| -> Vec<u8> {
-        (0..len)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-            .collect()
-    };
+    let value = support::records::incompressible;
     for (key, len) in [("near-1MiB", 1_040_000), ("near-limit", LIMIT - 8 * 1024)] {
         producer
             .send(

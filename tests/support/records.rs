@@ -279,3 +279,10 @@ pub fn expected_copy(source: &[Rec]) -> Vec<Rec> {
         })
         .collect()
 }
+
+/// `len` incompressible-looking bytes, so that no codec could hide a record's size.
+pub fn incompressible(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
+}
