@@ -402,10 +402,7 @@ fn committed_offsets_at_transaction_markers_translate_to_the_next_copied_record(
 // ---------------------------------------------------------------------------------------------
 // Compaction
 
-fn now_millis() -> i64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    now.expect("the clock is after 1970").as_millis() as i64
-}
+use support::records::now_millis;
 
 /// Records produced before compaction.
 const COMPACTED_RECORDS: usize = 120;
@@ -435,18 +432,7 @@ fn a_compacted_source_is_copied_with_its_offset_gaps_mapped_exactly() {
     let bed = Testbed::shared();
     let (src, tgt) = (&bed.source.bootstrap, &bed.target.bootstrap);
     const TOPIC: &str = "compacted.events";
-    seed::create_topic(
-        src,
-        TOPIC,
-        1,
-        &[
-            ("cleanup.policy", "compact"),
-            ("segment.ms", "100"),
-            ("min.cleanable.dirty.ratio", "0.01"),
-            ("min.compaction.lag.ms", "0"),
-        ],
-    )
-    .unwrap();
+    seed::create_topic(src, TOPIC, 1, support::records::FAST_COMPACTION).unwrap();
     seed::create_topic(tgt, TOPIC, 1, &[]).unwrap();
     let records: Vec<Rec> = (0..COMPACTED_RECORDS).map(compacted_record).collect();
     produce(src, TOPIC, 0, &records);

@@ -346,10 +346,7 @@ fn a_retention_gap_stops_the_copy_naming_it_and_an_accepted_gap_is_skipped() {
     assert_eq!(verified["not_compared"], serde_json::json!([[0, 150]]));
 }
 
-fn now_millis() -> i64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    now.expect("the clock is after 1970").as_millis() as i64
-}
+use support::records::now_millis;
 
 /// Record `i` of the compacted topic: one of eight keys, a value naming `i`, stamped now (Kafka
 /// rolls segments by record timestamps).
@@ -379,18 +376,7 @@ fn compaction_between_copy_and_verify_is_no_mismatch_and_the_latest_of_every_key
     let bed = Testbed::shared();
     const TOPIC: &str = "compaction.live";
     let source = &bed.source.bootstrap;
-    seed::create_topic(
-        source,
-        TOPIC,
-        1,
-        &[
-            ("cleanup.policy", "compact"),
-            ("segment.ms", "100"),
-            ("min.cleanable.dirty.ratio", "0.01"),
-            ("min.compaction.lag.ms", "0"),
-        ],
-    )
-    .unwrap();
+    seed::create_topic(source, TOPIC, 1, support::records::FAST_COMPACTION).unwrap();
     let first: Vec<Rec> = (0..80).map(keyed).collect();
     produce(source, TOPIC, 0, &first);
     let migration = Migration::new(bed, "compaction-live", TOPIC, &[]);

@@ -28,10 +28,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assert_cmd::Command;
-use ferry::copy::SOURCE_OFFSET_HEADER;
-use ferry_testbed::{BrokerOptions, Security, Testbed, User, inspect, seed};
+use ferry_testbed::{BrokerOptions, Security, Testbed, User, seed};
 use serde_json::Value;
-use support::records::{Rec, produce, read_from, record};
+use support::records::{Rec, produce, record};
 
 const SOURCE_PASSWORD: &str = "src-Hq4Wm9Tz-Pa55-Lk2Vb7Ny";
 const TARGET_PASSWORD: &str = "tgt-Rb6Xp3Qs-Pa55-Mj8Cz4Fw";
@@ -317,15 +316,6 @@ fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-/// Every record of `TOPIC[partition]` from `from` on, ferry's header left out.
-fn read(bootstrap: &str, partition: i32, from: i64) -> Vec<Rec> {
-    let mut records = read_from(bootstrap, TOPIC, partition, from);
-    for rec in &mut records {
-        rec.headers.retain(|(key, _)| key != SOURCE_OFFSET_HEADER);
-    }
-    records
-}
-
 #[test]
 fn no_secret_of_a_sasl_mirror_migration_reaches_any_output_log_plan_or_state_file() {
     let admin = |password: &str| Security::SaslScram(vec![User::new("admin", password)]);
@@ -476,21 +466,9 @@ fn no_secret_of_a_sasl_mirror_migration_reaches_any_output_log_plan_or_state_fil
 
     // The migration happened: the records are on the target, the group resumes there where it
     // stopped on the source, every step is done.
-    for p in 0..PARTITIONS {
-        let on_source = read(&source, p, 0);
-        assert_eq!(on_source.len(), RECORDS);
-        assert_eq!(read(&target, p, 0), on_source, "partition {p}");
-    }
-    let partitions: Vec<(&str, i32)> = (0..PARTITIONS).map(|p| (TOPIC, p)).collect();
-    let on_target = inspect::committed_offsets(&target, GROUP, &partitions).unwrap();
-    for p in 0..PARTITIONS {
-        let offset = on_target[p as usize].expect("the group has an offset on the target");
-        assert_eq!(
-            read(&target, p, offset).first(),
-            read(&source, p, COMMITTED[p as usize]).first(),
-            "partition {p}: target offset {offset}"
-        );
-    }
+    support::records::assert_mirrored_and_group_resumes(
+        &source, &target, TOPIC, RECORDS, GROUP, &COMMITTED,
+    );
     let state: Value =
         serde_json::from_slice(&fs::read(m.state_dir().join("ferry.state.json")).unwrap()).unwrap();
     let steps = state["steps"].as_array().unwrap();

@@ -9,7 +9,7 @@ use support::mirror_config::write_mirror_config;
 
 use std::fs;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use assert_cmd::Command;
 use ferry::copy::SOURCE_OFFSET_HEADER;
@@ -39,12 +39,7 @@ fn read(bootstrap: &str, topic: &str) -> Vec<Rec> {
     records
 }
 
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
+use support::records::now_millis;
 
 #[test]
 fn create_time_is_kept_and_log_append_time_is_restamped_noted_and_verified_without_timestamps() {

@@ -286,3 +286,64 @@ pub fn incompressible(len: usize) -> Vec<u8> {
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect()
 }
+
+/// Now, in milliseconds since the epoch.
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_millis() as i64
+}
+
+/// Topic configs under which the test bed's cleaner compacts within seconds: closed segments
+/// every 100 ms, any dirty ratio, no lag.
+pub const FAST_COMPACTION: &[(&str, &str)] = &[
+    ("cleanup.policy", "compact"),
+    ("segment.ms", "100"),
+    ("min.cleanable.dirty.ratio", "0.01"),
+    ("min.compaction.lag.ms", "0"),
+];
+
+/// Every record of `topic[partition]` from `from` on, ferry's source-offset header left out.
+pub fn read_without_ferry_header(
+    bootstrap: &str,
+    topic: &str,
+    partition: i32,
+    from: i64,
+) -> Vec<Rec> {
+    let mut records = read_from(bootstrap, topic, partition, from);
+    for rec in &mut records {
+        rec.headers
+            .retain(|(key, _)| key != ferry::copy::SOURCE_OFFSET_HEADER);
+    }
+    records
+}
+
+/// The target holds the source's `records` records of every partition of `topic`, and `group`
+/// reads next on the target the record it would have read next on the source (`committed`,
+/// per partition).
+pub fn assert_mirrored_and_group_resumes(
+    source: &str,
+    target: &str,
+    topic: &str,
+    records: usize,
+    group: &str,
+    committed: &[i64],
+) {
+    let read = |bootstrap, p, from| read_without_ferry_header(bootstrap, topic, p, from);
+    let partitions: Vec<(&str, i32)> = (0..committed.len() as i32).map(|p| (topic, p)).collect();
+    for &(_, p) in &partitions {
+        let on_source = read(source, p, 0);
+        assert_eq!(on_source.len(), records, "source partition {p}");
+        assert_eq!(read(target, p, 0), on_source, "partition {p}");
+    }
+    let on_target = ferry_testbed::inspect::committed_offsets(target, group, &partitions).unwrap();
+    for &(_, p) in &partitions {
+        let offset = on_target[p as usize].expect("the group has an offset on the target");
+        assert_eq!(
+            read(target, p, offset).first(),
+            read(source, p, committed[p as usize]).first(),
+            "partition {p}: target offset {offset}"
+        );
+    }
+}
