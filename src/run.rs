@@ -180,7 +180,8 @@ impl Target {
 fn connect(desired: &Desired, args: &ConnectArgs) -> Result<Session, Error> {
     let source = RdKafkaCluster::connect("source", &desired.source, args.timeout)?;
     let target = Target::connect(desired, args.timeout)?;
-    let snapshot = Snapshot::take(desired, &source, target.access())?;
+    let mut snapshot = Snapshot::take(desired, &source, target.access())?;
+    snapshot.probe_transactions(desired, target.access());
     // Counting waits for fresh librdkafka statistics, so only when someone reads it.
     if tracing::enabled!(tracing::Level::DEBUG) {
         tracing::debug!(requests = ?source.request_counts(), "source cluster requests");
@@ -413,6 +414,7 @@ fn apply(
         store,
         reporter: &reporter,
         config_dir: cli.dir.clone(),
+        fenced: plan.copy_fenced(),
     };
     executor.run(&plan, &mut state)?;
     println!(

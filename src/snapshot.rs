@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::cluster::{
     BrokerInfo, ClusterAccess, ClusterError, OffsetSpec, PartitionOffsets, Support, TopicConfig,
 };
-use crate::config::{Desired, StartFrom};
+use crate::config::{Desired, Scheme, StartFrom};
 use crate::diff::desired_partitions;
 
 /// What ferry saw on both clusters when it planned.
@@ -19,6 +19,10 @@ pub struct Snapshot {
     /// Whether the target can add partitions; asked only when some topic would need it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_partition_support: Option<Support>,
+    /// Whether the target takes transactional writes, which fence the mirror copy; asked only
+    /// for a mirror plan ([`Snapshot::probe_transactions`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_transactions: Option<Support>,
 }
 
 /// One cluster, narrowed to the migrated topics and groups.
@@ -120,7 +124,20 @@ impl Snapshot {
             source: source_snap,
             target: target_snap,
             target_partition_support,
+            target_transactions: None,
         })
+    }
+
+    /// Asks the target whether it takes transactions, for a mirror plan: the copy is fenced
+    /// where it does. Asked once per plan, not by every pass that reads the clusters. The id
+    /// has the prefix of the copy's own (`copy::transactional_id`), so one ACL on the prefix
+    /// `ferry-copy-` allows both.
+    pub fn probe_transactions(&mut self, desired: &Desired, target: &dyn ClusterAccess) {
+        if desired.migration.scheme == Scheme::Mirror {
+            let id = format!("ferry-copy-{}-probe", desired.migration.name);
+            let support = timed("target transactions", || Ok(target.transactions_support(&id)));
+            self.target_transactions = support.ok();
+        }
     }
 
     /// sha256 over the metadata a plan depends on (ids, topics, partitions, configs, group

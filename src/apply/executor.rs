@@ -30,6 +30,8 @@ pub struct Executor<'a> {
     pub store: &'a StateStore,
     pub reporter: &'a dyn Reporter,
     pub config_dir: PathBuf,
+    /// Whether the mirror copy writes in transactions: the plan's copy step decided it.
+    pub fenced: bool,
 }
 
 impl Executor<'_> {
@@ -109,7 +111,7 @@ impl Executor<'_> {
         let restamped = mirror.restamped(&partitions)?;
         let compacted = mirror.compacted(&partitions)?;
         let follow = Arc::new(Follow::new(copies));
-        let mut passes = Passes::new(self.desired, self.reporter);
+        let mut passes = Passes::new(self.desired, self.reporter, self.fenced);
         passes.show_progress = false;
         passes.held = Arc::clone(&follow.held);
         let (source, target) = (passes.source.clone(), passes.target.clone());
@@ -245,6 +247,7 @@ impl Executor<'_> {
             target: self.target,
             reporter: self.reporter,
             follow,
+            fenced: self.fenced,
         }
     }
 

@@ -155,6 +155,7 @@ replication {{
             source: cluster(source),
             target: cluster(target),
             target_partition_support: None,
+            target_transactions: None,
         }
     }
 

@@ -136,7 +136,7 @@ pub fn rollback(
             };
             // The background copy went on after the state last recorded the map: what the group
             // read beyond it is read back from the copies' source-offset headers.
-            if target_offset > copy.map.target_end() {
+            if target_offset > copy.target_next() {
                 let job = CopyJob {
                     source_topic: copy.topic.clone(),
                     target_topic: copy.target_topic.clone(),
@@ -148,11 +148,22 @@ pub fn rollback(
                 copy.map =
                     fill_from_target(&client_config(&desired.target), &job, map, target_offset)?;
                 copy.next_source_offset = copy.next_source_offset.max(copy.map.source_end());
+                // No record was read back between the copy's end and the committed offset:
+                // what lies there is commit markers (or aborted records), which the group read
+                // past without consuming anything. It read the whole copy.
+                if copy.map.target_end() < target_offset {
+                    copy.target_high = Some(target_offset);
+                }
             }
             let copy = &copies[&key];
-            let Some(back) = copy
-                .map
-                .translate_back(target_offset, copy.next_source_offset)
+            // A group that read everything commits past the commit marker that follows the
+            // last record of a fenced copy: the copy's end.
+            let at = if target_offset <= copy.target_next() {
+                target_offset.min(copy.map.target_end())
+            } else {
+                target_offset
+            };
+            let Some(back) = copy.map.translate_back(at, copy.next_source_offset)
             else {
                 return Err(refused(format!(
                     "group {group} committed offset {target_offset} on {}[{}], past the end of the copy ({}): it read records that were not copied from the source. Going back is not automatic; nothing was changed.",

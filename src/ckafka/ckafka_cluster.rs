@@ -257,6 +257,11 @@ impl ClusterAccess for CkafkaCluster {
         Ok(Support::Supported)
     }
 
+    /// Transactions are the Kafka protocol's, whatever the instance's edition: asked there.
+    fn transactions_support(&self, transactional_id: &str) -> Support {
+        self.inner.transactions_support(transactional_id)
+    }
+
     /// Topic metadata goes through the cloud API, whose credentials are checked on every call
     /// and which has no validate-only form: nothing to ask first.
     fn can_create_topic(&self, _topic: &str) -> Result<(), ClusterError> {

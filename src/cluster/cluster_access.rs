@@ -46,6 +46,12 @@ pub trait ClusterAccess {
     /// a missing permission is an [`ClusterError::Unauthorized`] error here.
     fn can_create_topic(&self, topic: &str) -> Result<(), ClusterError>;
 
+    /// Whether the cluster takes transactional writes under `transactional_id`: one
+    /// InitProducerId, which writes nothing. A refusal (no coordinator, no permission, an old
+    /// broker) is [`Support::Unsupported`] with the reason, not an error: the copy then runs
+    /// unfenced.
+    fn transactions_support(&self, transactional_id: &str) -> Support;
+
     // Writes. Each is idempotent when repeated with the same arguments, so an interrupted apply
     // can simply run its step again.
 

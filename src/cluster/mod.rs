@@ -14,6 +14,7 @@ mod list_groups_ffi;
 mod native;
 mod rdkafka_cluster;
 mod topic_admin_ffi;
+mod transactions_probe;
 mod types;
 
 pub use client_config::{client_config, redacted};

@@ -699,6 +699,14 @@ impl ClusterAccess for RdKafkaCluster {
         }
     }
 
+    fn transactions_support(&self, transactional_id: &str) -> Support {
+        super::transactions_probe::transactions_support(
+            &self.config,
+            transactional_id,
+            self.timeout,
+        )
+    }
+
     fn can_create_topic(&self, topic: &str) -> Result<(), ClusterError> {
         let started = Instant::now();
         let operation = "CreateTopics (validate only)";

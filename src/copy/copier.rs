@@ -22,6 +22,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::clients::{FLUSH_TIMEOUT, copy_consumer, kafka, producer_config, stops_copy};
 use super::delivery::{Deliveries, WhenFull, send};
+use super::fencing::{self, COMMIT_EVERY, CopyOptions, Gate};
 use super::offset_map::OffsetMap;
 use super::resume::resume_points;
 use super::{CopyError, CopyProgress, HeldPartition};
@@ -98,6 +99,10 @@ pub struct CopyOutcome {
     /// The source range (inclusive) retention had deleted before it was copied, skipped because
     /// the configuration accepts it.
     pub skipped_gap: Option<(i64, i64)>,
+    /// The target partition's end offset after this run: past `map.target_end()` by the commit
+    /// marker of a fenced copy that wrote records, or by the markers of earlier runs when this one
+    /// wrote none. The next run's records start there.
+    pub target_high: i64,
 }
 
 /// Copies every job's source partition to its target partition until [`Until`] says stop.
@@ -124,6 +129,29 @@ pub fn copy_partitions(
     stall_timeout: Duration,
     progress: &dyn Fn(&CopyProgress),
 ) -> Result<Vec<CopyOutcome>, CopyError> {
+    copy_partitions_with(
+        source,
+        target,
+        jobs,
+        until,
+        stall_timeout,
+        progress,
+        &CopyOptions::default(),
+    )
+}
+
+/// [`copy_partitions`], fenced when `options` say so (see [`super::fencing`]): the producer
+/// writes in transactions, fences earlier runs before the target's tails are read, and commits
+/// every [`COMMIT_EVERY`] and at the end; a copy that fails aborts its open transaction.
+pub fn copy_partitions_with(
+    source: &ClientConfig,
+    target: &ClientConfig,
+    jobs: &[CopyJob],
+    until: Until<'_>,
+    stall_timeout: Duration,
+    progress: &dyn Fn(&CopyProgress),
+    options: &CopyOptions,
+) -> Result<Vec<CopyOutcome>, CopyError> {
     let cancel = match until {
         Until::CaughtUp => None,
         Until::CaughtUpUnless(flag) => Some(flag),
@@ -134,19 +162,35 @@ pub fn copy_partitions(
         return Ok(Vec::new());
     }
 
+    let mut config = producer_config(target);
+    if let Some(migration) = &options.fenced_for {
+        fencing::transactional_config(&mut config, &fencing::transactional_id(migration, jobs));
+    }
+    let producer: BaseProducer<Deliveries> = config
+        .create_with_context(Deliveries::new(Vec::new()))
+        .map_err(|error| kafka("creating the target producer".into(), error))?;
+    // Fence first: the tails read next are final only once a killed run's requests are refused.
+    let transaction = match options.fenced_for {
+        Some(_) => {
+            fencing::start(&producer)?;
+            Some(Transaction::open(&producer))
+        }
+        None => None,
+    };
+
     let resumes = resume_points(source, target, jobs)?;
     let states: Vec<PartitionState> = resumes
         .iter()
         .map(|r| PartitionState::new(r.next, r.source_end))
         .collect();
-    let maps = resumes
-        .iter()
-        .map(|r| OffsetMap::new(r.next, r.target_end))
-        .collect();
-
-    let producer: BaseProducer<Deliveries> = producer_config(target)
-        .create_with_context(Deliveries::new(maps))
-        .map_err(|error| kafka("creating the target producer".into(), error))?;
+    producer.context().start(
+        resumes
+            .iter()
+            .map(|r| OffsetMap::new(r.next, r.target_end))
+            .collect(),
+    );
+    let gate = Gate::default();
+    let mut commit_error = None;
 
     let readers = readers(source, jobs, &states)?;
     let failed = AtomicBool::new(false);
@@ -199,9 +243,9 @@ pub fn copy_partitions(
         let handles: Vec<_> = readers
             .iter()
             .map(|reader| {
-                let (states, producer, failed) = (&states, &producer, &failed);
+                let (states, producer, failed, gate) = (&states, &producer, &failed, &gate);
                 scope.spawn(move || {
-                    let result = reader.run(jobs, states, producer, failed, started);
+                    let result = reader.run(jobs, states, producer, gate, failed, started);
                     if result.is_err() {
                         failed.store(true, Ordering::Relaxed);
                     }
@@ -210,12 +254,23 @@ pub fn copy_partitions(
             })
             .collect();
         let mut last_report = Instant::now();
+        let mut last_commit = Instant::now();
         let mut last_moved = (Instant::now(), 0, 0);
         while !handles.iter().all(|h| h.is_finished()) {
             if cancelled() {
                 failed.store(true, Ordering::Relaxed);
             }
             producer.poll(Duration::from_millis(50));
+            if transaction.is_some()
+                && last_commit.elapsed() >= COMMIT_EVERY
+                && !failed.load(Ordering::Relaxed)
+            {
+                if let Err(error) = gate.closed(&producer, || fencing::commit(&producer, true)) {
+                    commit_error = Some(error);
+                    failed.store(true, Ordering::Relaxed);
+                }
+                last_commit = Instant::now();
+            }
             if producer.context().check().is_err() {
                 failed.store(true, Ordering::Relaxed);
             }
@@ -283,11 +338,20 @@ pub fn copy_partitions(
     }
     // A delivery error explains a reader stopped on `failed`; report it first.
     producer.context().check()?;
+    if let Some(error) = commit_error {
+        return Err(error);
+    }
     result?;
 
-    producer
-        .flush(FLUSH_TIMEOUT)
-        .map_err(|error| kafka("waiting for the target to take every record".into(), error))?;
+    match transaction {
+        Some(transaction) => {
+            fencing::commit(&producer, false)?;
+            transaction.committed();
+        }
+        None => producer
+            .flush(FLUSH_TIMEOUT)
+            .map_err(|error| kafka("waiting for the target to take every record".into(), error))?,
+    }
     producer.context().check()?;
     report();
 
@@ -296,16 +360,52 @@ pub fn copy_partitions(
         .iter()
         .zip(&states)
         .enumerate()
-        .map(|(index, (job, state))| CopyOutcome {
-            topic: job.target_topic.clone(),
-            partition: job.partition,
-            copied: delivered.copied[index],
-            next_source_offset: state.next(),
-            map: std::mem::replace(&mut delivered.maps[index], OffsetMap::new(0, 0)),
-            skipped_gap: resumes[index].skipped_gap,
+        .map(|(index, (job, state))| {
+            let map = std::mem::replace(&mut delivered.maps[index], OffsetMap::new(0, 0));
+            let copied = delivered.copied[index];
+            CopyOutcome {
+                topic: job.target_topic.clone(),
+                partition: job.partition,
+                copied,
+                next_source_offset: state.next(),
+                target_high: if copied > 0 {
+                    map.target_end() + i64::from(options.fenced_for.is_some())
+                } else {
+                    resumes[index].target_end
+                },
+                map,
+                skipped_gap: resumes[index].skipped_gap,
+            }
         })
         .collect();
     Ok(outcomes)
+}
+
+/// The open transaction of a fenced copy, aborted when the copy stops without committing it.
+struct Transaction<'a> {
+    producer: &'a BaseProducer<Deliveries>,
+    open: bool,
+}
+
+impl<'a> Transaction<'a> {
+    fn open(producer: &'a BaseProducer<Deliveries>) -> Self {
+        Transaction {
+            producer,
+            open: true,
+        }
+    }
+
+    fn committed(mut self) {
+        self.open = false;
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            fencing::abort(self.producer);
+        }
+    }
 }
 
 /// Where one partition stands; written by its reader thread, read for progress.
@@ -420,6 +520,7 @@ impl Reader {
         jobs: &[CopyJob],
         states: &[PartitionState],
         producer: &BaseProducer<Deliveries>,
+        gate: &Gate,
         failed: &AtomicBool,
         started: Instant,
     ) -> Result<(), CopyError> {
@@ -463,7 +564,7 @@ impl Reader {
             }
             // Only the copy's own thread polls the producer, so that delivery reports are
             // served in order (see `WhenFull::Wait`).
-            send(producer, &message, &jobs[index], index, WhenFull::Wait)?;
+            gate.send(|| send(producer, &message, &jobs[index], index, WhenFull::Wait))?;
             state.next.store(offset + 1, Ordering::Relaxed);
             if state.stable_end.load(Ordering::Relaxed) >= 0 {
                 state.stable_end.store(-1, Ordering::Relaxed);

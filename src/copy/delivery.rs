@@ -117,6 +117,11 @@ pub(super) struct Delivered {
     pub(super) bytes: u64,
     pub(super) maps: Vec<OffsetMap>,
     pub(super) error: Option<CopyError>,
+    /// Per job: records were delivered in the open transaction (a fenced copy).
+    in_transaction: Vec<bool>,
+    /// Per job: a commit marker follows the last delivered record, so the next record lands one
+    /// offset further.
+    marker: Vec<bool>,
 }
 
 impl Deliveries {
@@ -125,9 +130,31 @@ impl Deliveries {
             state: Mutex::new(Delivered {
                 copied: vec![0; maps.len()],
                 bytes: 0,
+                in_transaction: vec![false; maps.len()],
+                marker: vec![false; maps.len()],
                 maps,
                 error: None,
             }),
+        }
+    }
+
+    /// Starts the record of a copy at these maps, one per job.
+    pub(super) fn start(&self, maps: Vec<OffsetMap>) {
+        *self.state.lock().unwrap() = Deliveries::new(maps).state.into_inner().unwrap();
+    }
+
+    /// The open transaction committed: each partition it wrote to now ends with a marker.
+    pub(super) fn committed(&self) {
+        let mut state = self.state.lock().unwrap();
+        let Delivered {
+            in_transaction,
+            marker,
+            ..
+        } = &mut *state;
+        for (written, marker) in in_transaction.iter_mut().zip(marker.iter_mut()) {
+            if std::mem::take(written) {
+                *marker = true;
+            }
         }
     }
 
@@ -161,8 +188,10 @@ impl ProducerContext for Deliveries {
                 state.copied[sent.index] += 1;
                 state.bytes += sent.bytes;
                 // The copy is the partition's only writer, so each record lands right after the
-                // previous one; anything else means another writer, and possibly duplicates.
-                let expected = state.maps[sent.index].target_end();
+                // previous one (or after the commit marker that follows it); anything else means
+                // another writer, and possibly duplicates.
+                let expected =
+                    state.maps[sent.index].target_end() + i64::from(state.marker[sent.index]);
                 if message.offset() != expected {
                     state
                         .error
@@ -181,6 +210,8 @@ impl ProducerContext for Deliveries {
                         source: error,
                     });
                 }
+                state.marker[sent.index] = false;
+                state.in_transaction[sent.index] = true;
             }
             Err((error, message)) => {
                 state.error.get_or_insert_with(|| CopyError::Produce {

@@ -21,11 +21,14 @@ mod copier;
 mod copy_error;
 mod copy_progress;
 mod delivery;
+mod fencing;
 mod replicator;
 mod resume;
+mod target_tail;
 pub use copier::*;
 pub use copy_error::CopyError;
 pub use copy_progress::{CopyProgress, HeldPartition};
+pub use fencing::{CopyOptions, transactional_id};
 pub use replicator::{
     AssignedPartition, ReplicateEvent, ReplicateOptions, ReplicateSummary, replicate,
 };

@@ -3,29 +3,20 @@
 //! the same way.
 //!
 //! The target's last record carries the source offset it was copied from
-//! ([`SOURCE_OFFSET_HEADER`]); the next record to copy follows it. Nothing else (state file,
+//! ([`SOURCE_OFFSET_HEADER`](super::SOURCE_OFFSET_HEADER)); the next record to copy follows it. Nothing else (state file,
 //! committed group offsets) is trusted while the target holds a record, because only the target
 //! cannot lag behind what was written to it. Only a partition retention emptied, which keeps no
 //! header to read, continues from the state's record of the copy, and only where that record
 //! reaches the target's end.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
-
 use rdkafka::ClientConfig;
 use rdkafka::consumer::Consumer;
-use rdkafka::error::KafkaError;
-use rdkafka::message::{Headers, Message};
-use rdkafka::{Offset, TopicPartitionList};
 
 #[cfg(test)]
 use super::RecordedEnd;
-use super::clients::{REQUEST_TIMEOUT, copy_consumer, kafka, metadata_consumer, stops_copy};
-use super::header::{SOURCE_OFFSET_HEADER, decode_source_offset};
+use super::clients::{REQUEST_TIMEOUT, kafka, metadata_consumer};
+use super::target_tail::target_tails;
 use super::{CopyError, CopyJob};
-
-/// How long reading the last record of the target partitions may take.
-const TAIL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where one job's copy continues, with the ends it was decided against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +69,7 @@ pub(super) fn resume_points(
             ResumeRefusal::ForeignRecord => CopyError::ForeignRecord {
                 topic: job.target_topic.clone(),
                 partition: job.partition,
-                offset: tail.high - 1,
+                offset: tail.last,
             },
             ResumeRefusal::RetentionGap { lost_from, lost_to } => CopyError::RetentionGap {
                 topic: job.source_topic.clone(),
@@ -201,107 +192,6 @@ pub fn resume_point(
         next,
         skipped_gap: None,
     })
-}
-
-/// The end of a target partition: its high watermark and what it says about the copy.
-#[derive(Debug, Clone, Copy)]
-struct TargetTail {
-    high: i64,
-    end: TargetEnd,
-}
-
-/// The [`TargetTail`] of every job's target partition.
-fn target_tails(target: &ClientConfig, jobs: &[CopyJob]) -> Result<Vec<TargetTail>, CopyError> {
-    let consumer = copy_consumer(target)?;
-    let mut tails: Vec<TargetTail> = vec![
-        TargetTail {
-            high: 0,
-            end: TargetEnd::Empty,
-        };
-        jobs.len()
-    ];
-    let mut wanted: HashMap<(&str, i32), (usize, i64)> = HashMap::new();
-    let mut assignment = TopicPartitionList::new();
-    for (index, job) in jobs.iter().enumerate() {
-        let (low, high) = consumer
-            .fetch_watermarks(&job.target_topic, job.partition, REQUEST_TIMEOUT)
-            .map_err(|error| {
-                kafka(
-                    format!(
-                        "reading the watermarks of target partition {}[{}]",
-                        job.target_topic, job.partition
-                    ),
-                    error,
-                )
-            })?;
-        tails[index].high = high;
-        if high == low && high > 0 {
-            tails[index].end = TargetEnd::Emptied { end: high };
-        }
-        if high > low {
-            wanted.insert((&job.target_topic, job.partition), (index, high - 1));
-            assignment
-                .add_partition_offset(&job.target_topic, job.partition, Offset::Offset(high - 1))
-                .map_err(|error| kafka("assigning target partitions".into(), error))?;
-        }
-    }
-    if wanted.is_empty() {
-        return Ok(tails);
-    }
-    consumer
-        .assign(&assignment)
-        .map_err(|error| kafka("assigning target partitions".into(), error))?;
-    let deadline = Instant::now() + TAIL_TIMEOUT;
-    let mut missing = wanted.len();
-    let mut found = vec![false; jobs.len()];
-    while missing > 0 {
-        if Instant::now() >= deadline {
-            let (&(topic, partition), &(_, offset)) = wanted
-                .iter()
-                .find(|(_, (index, _))| !found[*index])
-                .expect("a partition is missing");
-            return Err(CopyError::Kafka {
-                what: format!(
-                    "reading the last record (offset {offset}) of target partition {topic}[{partition}]"
-                ),
-                detail: format!("no record arrived within {}s", TAIL_TIMEOUT.as_secs()),
-            });
-        }
-        let message = match consumer.poll(Duration::from_millis(100)) {
-            None | Some(Err(KafkaError::PartitionEOF(_))) => continue,
-            // A target briefly unreachable: librdkafka reconnects; the deadline still bounds it.
-            Some(Err(KafkaError::MessageConsumption(code))) if !stops_copy(code) => {
-                tracing::warn!("reading the last records of the target: {code}; retrying");
-                continue;
-            }
-            Some(Err(error)) => {
-                return Err(kafka(
-                    "reading the last records of the target".into(),
-                    error,
-                ));
-            }
-            Some(Ok(message)) => message,
-        };
-        let Some(&(index, last)) = wanted.get(&(message.topic(), message.partition())) else {
-            continue;
-        };
-        if message.offset() != last || found[index] {
-            continue;
-        }
-        // A record copied twice over (chained migrations) carries several ferry headers; the
-        // one this copy appended is the last.
-        let header = message.headers().and_then(|headers| {
-            headers
-                .iter()
-                .filter(|header| header.key == SOURCE_OFFSET_HEADER)
-                .last()
-                .and_then(|header| header.value.and_then(decode_source_offset))
-        });
-        tails[index].end = TargetEnd::Last(header);
-        found[index] = true;
-        missing -= 1;
-    }
-    Ok(tails)
 }
 
 #[cfg(test)]

@@ -135,6 +135,7 @@ fn run(c: Case) -> TopicChange {
         source: cluster(c.source, 3),
         target: cluster(c.target, c.brokers),
         target_partition_support: c.partition_support,
+        target_transactions: None,
     };
     let mut changes = diff_topics(&d, &snap, Platform::Kafka);
     assert_eq!(changes.len(), 1, "{}", c.name);
@@ -472,6 +473,7 @@ fn a_renamed_topic_is_looked_up_under_its_target_name() {
         source: cluster(Some(topic(6, 3, 0, &[])), 3),
         target,
         target_partition_support: None,
+        target_transactions: None,
     };
     let got = &diff_topics(&d, &snap, Platform::Kafka)[0];
     assert_eq!((got.target_name.as_str(), got.action), ("t2", Action::NoOp));
@@ -487,6 +489,7 @@ fn run_ckafka(c: Case, accept: bool) -> TopicChange {
         source: cluster(c.source, 3),
         target: cluster(c.target, c.brokers),
         target_partition_support: c.partition_support,
+        target_transactions: None,
     };
     diff_topics(&d, &snap, d.target_platform()).remove(0)
 }

@@ -315,9 +315,11 @@ impl OffsetMap {
         let index = self
             .runs
             .partition_point(|run| run.target_end() <= committed);
+        // Between two runs (a commit marker of a fenced copy sits there): the next record is the
+        // next run's first.
         self.runs
             .get(index)
-            .map(|run| run.source_start + (committed - run.target_start))
+            .map(|run| run.source_start + (committed - run.target_start).max(0))
     }
 
     /// The first copied pair `(source offset, target offset)` with the source offset at or
@@ -735,6 +737,30 @@ mod tests {
             "records the source never had"
         );
         assert_eq!(map.translate_back(90, 21), Some(10));
+    }
+
+    /// A fenced copy leaves a commit marker on the target after each transaction: target
+    /// offsets then have gaps. A group committed at a marker has read every record before it
+    /// and resumes at the next copied record.
+    #[test]
+    fn translating_back_from_a_commit_marker_resumes_at_the_next_record() {
+        // Source 0..6 -> target 0..3, marker at 3, source 3..6 -> target 4..7, marker at 7.
+        let mut map = OffsetMap::new(0, 0);
+        for (s, t) in [(0, 0), (1, 1), (2, 2), (3, 4), (4, 5), (5, 6)] {
+            map.push(s, t).unwrap();
+        }
+        let cases: &[(i64, Option<i64>)] = &[
+            (0, Some(0)),
+            (2, Some(2)),
+            (3, Some(3)),
+            (4, Some(3)),
+            (6, Some(5)),
+            (7, Some(6)),
+            (8, None),
+        ];
+        for &(committed, expected) in cases {
+            assert_eq!(map.translate_back(committed, 6), expected, "{committed}");
+        }
     }
 
     #[test]

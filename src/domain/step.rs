@@ -25,6 +25,11 @@ pub enum Step {
         topics: Vec<String>,
         start_from: StartFrom,
         volume: CopyVolume,
+        /// The copy writes in transactions, fencing a killed run's late writes: the target
+        /// accepted a transactional producer when the plan was made. Plans saved before this
+        /// existed copy unfenced.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        fenced: bool,
     },
     /// Wait until every copied partition's replication lag is within the bound for the settle
     /// period, while the copy keeps running in the background (mirror).

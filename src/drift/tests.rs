@@ -97,6 +97,7 @@ fn in_sync() -> Snapshot {
         source: cluster("src", &[("orders", orders.clone())]),
         target: cluster("tgt", &[("orders", orders)]),
         target_partition_support: None,
+        target_transactions: None,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::cluster::Support;
 use crate::config::{Desired, Scheme, StartFrom};
 use crate::diff::{Action, GroupMove, TopicChange, diff_topics, group_moves};
 use crate::platform::Platform;
@@ -92,6 +93,8 @@ pub(crate) struct StepInputs {
     pub max_lag: i64,
     pub max_lag_time_ms: u64,
     pub volume: CopyVolume,
+    /// The target takes transactions: the mirror copy is fenced.
+    pub fenced: bool,
 }
 
 impl StepInputs {
@@ -153,6 +156,7 @@ impl StepInputs {
             max_lag: desired.replication.max_lag,
             max_lag_time_ms: desired.replication.max_lag_time.as_millis() as u64,
             volume,
+            fenced: snapshot.target_transactions == Some(Support::Supported),
         }
     }
 }
@@ -228,6 +232,7 @@ pub(crate) fn order(scheme: Scheme, i: &StepInputs) -> Vec<Step> {
                     topics: topics.clone(),
                     start_from: i.start_from,
                     volume: i.volume,
+                    fenced: i.fenced,
                 }),
                 Some(Step::WaitReplicationCaughtUp {
                     topics: topics.clone(),
@@ -309,6 +314,15 @@ fn warnings(
                 gap.from, gap.to, gap.topic, gap.partition
             ));
         }
+        if let Some(Support::Unsupported { reason }) = &snapshot.target_transactions {
+            w.push(format!(
+                "the copy is not fenced: {reason}. It resumes from the source offsets its copies carry, \
+                 which is exact after a crash, except that a produce request of a killed apply can \
+                 still land after the next apply started; the copy then stops with a concurrent-write \
+                 error rather than keep a duplicate unnoticed. Where the target takes transactions, \
+                 the copy writes in them and fences the killed run (docs/replication.md, Fencing)"
+            ));
+        }
     }
     if snapshot.source.cluster_id.is_some()
         && snapshot.source.cluster_id == snapshot.target.cluster_id
@@ -342,6 +356,7 @@ mod tests {
                 records: 30,
                 bytes: None,
             },
+            fenced: false,
         }
     }
 

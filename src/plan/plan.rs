@@ -62,6 +62,13 @@ impl Plan {
         self.topics.iter().filter(move |t| t.action == action)
     }
 
+    /// Whether the mirror copy writes in transactions (its copy step says).
+    pub fn copy_fenced(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s, Step::CopyData { fenced: true, .. }))
+    }
+
     /// Continues a migration an earlier apply started: its recorded step sequence, with the
     /// finished prefix marked. The sequence is fixed at the first apply, so a resumed run does
     /// the same steps even when a fresh diff would now order fewer.

@@ -291,13 +291,19 @@ pub fn describe_step(s: &Step) -> String {
             topics,
             start_from,
             volume,
+            fenced,
         } => {
             let bytes = volume
                 .bytes
                 .map(|b| format!(", {}", bytes(b)))
                 .unwrap_or_default();
+            let fencing = if *fenced {
+                ", in transactions that fence an interrupted run"
+            } else {
+                ""
+            };
             format!(
-                "copy {} {} ({}, {}{bytes})",
+                "copy {} {} ({}, {}{bytes}){fencing}",
                 count(topics.len(), "topic"),
                 from(*start_from),
                 count(volume.partitions, "partition"),

@@ -21,6 +21,20 @@ pub struct PartitionCopy {
     /// `replication.accept_gaps` accepts them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped_gaps: Vec<(i64, i64)>,
+    /// The target partition's end offset after the copy, where it is past the map's end: a
+    /// fenced copy's commit marker follows its last record (see `copy::fencing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_high: Option<i64>,
+}
+
+impl PartitionCopy {
+    /// The target offset the copy's next record gets: after the last copied record and the
+    /// commit marker that may follow it. A consumer that read the whole copy commits this.
+    pub fn target_next(&self) -> i64 {
+        self.target_high
+            .unwrap_or_default()
+            .max(self.map.target_end())
+    }
 }
 
 /// One group's offset translated and committed on the target.

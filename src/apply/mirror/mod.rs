@@ -42,11 +42,13 @@ pub struct Mirror<'a> {
     pub reporter: &'a dyn Reporter,
     /// The background copy, while it runs (from the first copy until the verification).
     pub follow: Option<&'a Follow>,
+    /// Whether the copy writes in transactions (the plan's copy step says).
+    pub fenced: bool,
 }
 
 impl Mirror<'_> {
     fn passes(&self) -> Passes<'_> {
-        Passes::new(self.desired, self.reporter)
+        Passes::new(self.desired, self.reporter, self.fenced)
     }
 
     /// The copy as far as it got: the background copy's, else the state's.
@@ -157,7 +159,7 @@ impl Mirror<'_> {
                     partition: p.id,
                     start,
                     recorded: recorded.map(|copy| RecordedEnd {
-                        target_end: copy.map.target_end(),
+                        target_end: copy.target_next(),
                         next_source_offset: copy.next_source_offset,
                     }),
                     accepted_gaps: self.desired.replication.gaps_of(topic, p.id),
@@ -272,6 +274,7 @@ mod tests {
             next_source_offset: next,
             map,
             skipped_gaps: Vec::new(),
+            target_high: None,
         }
     }
 

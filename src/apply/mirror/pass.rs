@@ -12,7 +12,8 @@ use rdkafka::ClientConfig;
 use crate::cluster::client_config;
 use crate::config::Desired;
 use crate::copy::{
-    CopyError, CopyJob, CopyProgress, HeldPartition, OffsetMap, Until, copy_partitions,
+    CopyError, CopyJob, CopyOptions, CopyProgress, HeldPartition, OffsetMap, Until,
+    copy_partitions_with,
 };
 use crate::error::Error;
 use crate::state::PartitionCopy;
@@ -39,10 +40,13 @@ pub struct Passes<'a> {
     /// The partitions an open source transaction holds in the running pass, for the steps that
     /// wait on the background copy to name them.
     pub held: Arc<Mutex<Vec<HeldPartition>>>,
+    /// How the copy writes: fenced in transactions where the plan found the target supports them.
+    pub options: CopyOptions,
 }
 
 impl Passes<'_> {
-    pub fn new<'a>(desired: &Desired, reporter: &'a dyn Reporter) -> Passes<'a> {
+    /// Passes of `desired`'s copy, fenced (see `copy::fencing`) when `fenced`.
+    pub fn new<'a>(desired: &Desired, reporter: &'a dyn Reporter, fenced: bool) -> Passes<'a> {
         let mut target = client_config(&desired.target);
         target.set("compression.type", desired.replication.compression.as_str());
         Passes {
@@ -52,6 +56,9 @@ impl Passes<'_> {
             reporter,
             show_progress: true,
             held: Arc::default(),
+            options: CopyOptions {
+                fenced_for: fenced.then(|| desired.migration.name.clone()),
+            },
         }
     }
 
@@ -126,13 +133,14 @@ impl Passes<'_> {
                 reporter.progress(&p.summary(started.elapsed()))
             }
         };
-        let outcomes = copy_partitions(
+        let outcomes = copy_partitions_with(
             &self.source,
             &self.target,
             jobs,
             until,
             self.wait_timeout,
             &progress,
+            &self.options,
         )
         .map_err(PassError::Copy)?;
         self.held.lock().unwrap_or_else(|e| e.into_inner()).clear();
@@ -157,7 +165,10 @@ impl Passes<'_> {
                 skipped_gaps.push((from, to));
             }
             // Records copied by a run the state did not record: read their map from the target.
-            if merged.target_end() < outcome.map.target_start() {
+            let recorded_next = copies
+                .get(&key)
+                .map_or(merged.target_end(), PartitionCopy::target_next);
+            if recorded_next < outcome.map.target_start() {
                 let before = merged.records();
                 merged = fill_from_target(&self.target, job, merged, outcome.map.target_start())
                     .map_err(PassError::Other)?;
@@ -178,6 +189,8 @@ impl Passes<'_> {
                     target_topic: job.target_topic.clone(),
                     partition: job.partition,
                     next_source_offset: outcome.next_source_offset,
+                    target_high: (outcome.target_high > merged.target_end())
+                        .then_some(outcome.target_high),
                     map: merged,
                     skipped_gaps,
                 },
