@@ -135,7 +135,9 @@ impl Snapshot {
     pub fn probe_transactions(&mut self, desired: &Desired, target: &dyn ClusterAccess) {
         if desired.migration.scheme == Scheme::Mirror {
             let id = format!("ferry-copy-{}-probe", desired.migration.name);
-            let support = timed("target transactions", || Ok(target.transactions_support(&id)));
+            let support = timed("target transactions", || {
+                Ok(target.transactions_support(&id))
+            });
             self.target_transactions = support.ok();
         }
     }

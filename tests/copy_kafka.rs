@@ -8,6 +8,7 @@ mod support;
 
 use support::mirror_config::write_mirror_config;
 
+use support::apply_process::wait_until;
 use support::copying::{copied, copy};
 
 use support::records::{Rec, client, expected_copy, produce, read_from, read_isolated, record};
@@ -701,4 +702,139 @@ fn an_open_transaction_is_reported_with_its_partition_and_stuck_offset_and_copie
     let source = read_isolated(src, TOPIC, 0, "read_committed");
     assert_eq!(source.len(), 20);
     assert_target_holds(bed, TOPIC, 0, &source);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fenced copy
+
+/// The target partition holds exactly `source` in order, each copy carrying its source offset,
+/// whatever target offsets the commit markers of a fenced copy took.
+fn assert_target_holds_in_order(bed: &Testbed, topic: &str, partition: i32, source: &[Rec]) {
+    let strip = |recs: Vec<Rec>| -> Vec<Rec> {
+        recs.into_iter()
+            .map(|mut r| {
+                r.offset = 0;
+                r
+            })
+            .collect()
+    };
+    let target = strip(read_from(&bed.target.bootstrap, topic, partition, 0));
+    let expected = strip(expected_copy(source));
+    assert_eq!(
+        target.len(),
+        expected.len(),
+        "record count of target {topic}[{partition}]"
+    );
+    if let Some(first) = target.iter().zip(&expected).position(|(t, e)| t != e) {
+        panic!(
+            "{topic}[{partition}] differs first at record {first}:\n  target {:?}\n  wanted {:?}",
+            target[first], expected[first]
+        );
+    }
+}
+
+/// A fenced copy writes in transactions: its records are committed (a `read_committed`
+/// consumer sees them), a commit marker follows them, and the next copy finds its tail behind
+/// that marker. A run killed with a transaction open (here: a producer with the copy's
+/// transactional id that sent copies of later source records and never committed) is fenced
+/// by the next run: its records stay aborted, the next run copies those source records once,
+/// and the old producer can no longer commit.
+#[test]
+fn a_fenced_copy_resumes_behind_its_commit_markers_and_fences_a_killed_runs_open_transaction() {
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    use support::copying::copy_fenced;
+
+    let bed = Testbed::shared();
+    let (src, tgt) = (&bed.source.bootstrap, &bed.target.bootstrap);
+    const TOPIC: &str = "fenced.copy";
+    const MIGRATION: &str = "fenced-test";
+    seed::create_topic(src, TOPIC, 2, &[]).unwrap();
+    seed::create_topic(tgt, TOPIC, 2, &[]).unwrap();
+    let first: Vec<Rec> = (0..30).map(|i| record(0, i, 0)).collect();
+    for p in 0..2 {
+        produce(src, TOPIC, p, &first);
+    }
+    let outcomes = copy_fenced(bed, &jobs(TOPIC, 2), MIGRATION).unwrap();
+    assert_eq!(copied(&outcomes), vec![30, 30]);
+    for (p, outcome) in (0..2).zip(&outcomes) {
+        // 30 records and the commit marker after them (the coordinator writes markers just
+        // after the commit returns).
+        wait_until("the commit marker", Duration::from_secs(30), || {
+            support::records::watermarks(tgt, TOPIC, p) == (0, 31)
+        });
+        assert_eq!(outcome.target_high, 31);
+        assert_target_holds_in_order(bed, TOPIC, p, &read_from(src, TOPIC, p, 0));
+    }
+
+    // More on the source; a "killed run" with the copy's transactional id sends copies of
+    // source records 30..35 of partition 0 and dies without committing.
+    let more: Vec<Rec> = (30..50).map(|i| record(0, i, 0)).collect();
+    for p in 0..2 {
+        produce(src, TOPIC, p, &more);
+    }
+    let zombie: BaseProducer = client(tgt)
+        .set(
+            "transactional.id",
+            ferry::copy::transactional_id(MIGRATION, &jobs(TOPIC, 2)),
+        )
+        .set("transaction.timeout.ms", "300000")
+        .create()
+        .unwrap();
+    let timeout = Duration::from_secs(30);
+    zombie.init_transactions(timeout).unwrap();
+    zombie.begin_transaction().unwrap();
+    for offset in 30..35i64 {
+        let header = ferry::copy::encode_source_offset(offset);
+        zombie
+            .send(
+                BaseRecord::to(TOPIC)
+                    .partition(0)
+                    .key("zombie")
+                    .payload("a late write of a killed run")
+                    .headers(OwnedHeaders::new().insert(Header {
+                        key: ferry::copy::SOURCE_OFFSET_HEADER,
+                        value: Some(&header),
+                    })),
+            )
+            .unwrap();
+    }
+    zombie.flush(timeout).unwrap();
+    assert_eq!(support::records::watermarks(tgt, TOPIC, 0), (0, 36));
+
+    let outcomes = copy_fenced(bed, &jobs(TOPIC, 2), MIGRATION).unwrap();
+    assert_eq!(copied(&outcomes), vec![20, 20], "each source record once");
+    let zombie_commit = zombie.commit_transaction(timeout);
+    assert!(
+        zombie_commit.is_err(),
+        "the killed run's producer was fenced, yet it committed"
+    );
+    for p in 0..2 {
+        let source = read_from(src, TOPIC, p, 0);
+        assert_eq!(source.len(), 50);
+        assert_target_holds_in_order(bed, TOPIC, p, &source);
+        // Nothing the zombie sent is visible, even to a consumer that reads every record.
+        let committed = read_isolated(tgt, TOPIC, p, "read_committed");
+        assert!(
+            committed
+                .iter()
+                .all(|r| r.key.as_deref() != Some(b"zombie"))
+        );
+    }
+    // Partition 0: 30 records, a marker, 5 aborted records, an abort marker, 20 records, a marker.
+    assert_eq!(outcomes[0].map.target_start(), 37);
+    wait_until("the commit marker", Duration::from_secs(30), || {
+        support::records::watermarks(tgt, TOPIC, 0) == (0, 58)
+    });
+
+    // A third run with nothing new copies nothing and finds its tail behind the markers.
+    let outcomes = copy_fenced(bed, &jobs(TOPIC, 2), MIGRATION).unwrap();
+    assert_eq!(copied(&outcomes), vec![0, 0]);
+    assert_eq!(
+        outcomes
+            .iter()
+            .map(|o| o.next_source_offset)
+            .collect::<Vec<_>>(),
+        vec![50, 50]
+    );
 }

@@ -12,7 +12,7 @@
 mod support;
 
 use support::apply_process::{ApplyProcess, Ended};
-use support::records::{Rec, client, expected_copy, produce, read_from, record};
+use support::records::{Rec, client, expected_copy, produce, read_from, read_isolated, record};
 
 use std::fs;
 use std::path::Path;
@@ -149,13 +149,25 @@ fn commit_group_mid_data(bed: &Testbed, per_partition: usize) -> Vec<i64> {
 // ---------------------------------------------------------------------------------------------
 // Watching a running apply
 
-/// The high watermarks of `TOPIC` on one cluster, read over one connection: how far a copy got.
+/// The end offsets of `TOPIC` on one cluster, read over one connection: how far a copy got.
 struct Watermarks {
     consumer: BaseConsumer,
 }
 
 impl Watermarks {
+    /// The log end: every record appended, committed or not.
     fn new(bootstrap: &str) -> Watermarks {
+        Watermarks {
+            consumer: client(bootstrap)
+                .set("isolation.level", "read_uncommitted")
+                .create()
+                .unwrap(),
+        }
+    }
+
+    /// The committed end (`read_committed`: the last stable offset, which a fenced copy's open
+    /// transaction holds back until it commits).
+    fn committed(bootstrap: &str) -> Watermarks {
         Watermarks {
             consumer: client(bootstrap).create().unwrap(),
         }
@@ -192,14 +204,9 @@ fn step_status(dir: &Path, index: usize) -> Option<String> {
 }
 
 /// Kills `run` with SIGKILL and checks the kill landed where the test meant: step `step` was
-/// running and the target held part of the `total` records only.
-fn kill_in_step(
-    run: ApplyProcess,
-    dir: &Path,
-    target: &Watermarks,
-    step: usize,
-    total: i64,
-) -> Ended {
+/// running and the target held part of the `total` records only (records a consumer reads
+/// there: not the killed run's uncommitted ones).
+fn kill_in_step(run: ApplyProcess, dir: &Path, target: &str, step: usize, total: i64) -> Ended {
     let ended = run.kill9();
     let status = step_status(dir, step);
     assert_eq!(
@@ -210,7 +217,9 @@ fn kill_in_step(
         STEP_KINDS[step],
         ended.output()
     );
-    let copied = target.total().expect("the target answers");
+    let copied: i64 = (0..PARTITIONS)
+        .map(|p| read_isolated(target, TOPIC, p, "read_committed").len() as i64)
+        .sum();
     assert!(
         copied < total,
         "the kill landed before the copy ended: the target holds {copied} of {total} records"
@@ -268,6 +277,11 @@ fn assert_stale_lock_cleared(ended: &Ended, killed_pid: u32) {
 // ---------------------------------------------------------------------------------------------
 // What a finished migration must look like
 
+/// Key, value, headers and timestamp equal: the same record at whatever offset.
+fn same_record(a: &Rec, b: &Rec) -> bool {
+    (&a.key, &a.value, &a.headers, a.timestamp) == (&b.key, &b.value, &b.headers, b.timestamp)
+}
+
 /// Every record of `TOPIC[partition]`, with every header.
 fn read_all(bootstrap: &str, partition: i32) -> Vec<Rec> {
     read_from(bootstrap, TOPIC, partition, 0)
@@ -283,10 +297,16 @@ fn assert_migrated_exactly(bed: &Testbed, dir: &Path, per_partition: usize, comm
         let source = read_all(&bed.source.bootstrap, p);
         assert_eq!(source.len(), per_partition, "source partition {p}");
         let target = read_all(&bed.target.bootstrap, p);
+        // Target offsets are the copy's own: a fenced copy's commit markers and a killed run's
+        // aborted records take offsets no consumer reads. Records are compared in order.
         let expected = expected_copy(&source);
-        if let Some(first) = target.iter().zip(&expected).position(|(t, e)| t != e) {
+        if let Some(first) = target
+            .iter()
+            .zip(&expected)
+            .position(|(t, e)| !same_record(t, e))
+        {
             panic!(
-                "{TOPIC}[{p}] differs first at target offset {first}:\n  target {:?}\n  wanted {:?}",
+                "{TOPIC}[{p}] differs first at record {first}:\n  target {:?}\n  wanted {:?}",
                 target[first], expected[first]
             );
         }
@@ -297,14 +317,15 @@ fn assert_migrated_exactly(bed: &Testbed, dir: &Path, per_partition: usize, comm
         let source_next = committed[p as usize];
         let copy_of_next = target
             .iter()
-            .position(|t| {
+            .find(|t| {
                 t.headers.last()
                     == Some(&(
                         SOURCE_OFFSET_HEADER.to_string(),
                         Some(encode_source_offset(source_next).to_vec()),
                     ))
             })
-            .expect("the group's next record was copied") as i64;
+            .expect("the group's next record was copied")
+            .offset;
         assert_eq!(
             on_target[p as usize],
             Some(copy_of_next),
@@ -361,7 +382,7 @@ fn an_apply_killed_twice_during_the_copy_resumes_and_copies_every_record_once() 
     first.wait_while_running("records on the target", CONDITION_TIMEOUT, || {
         target.at_least(1)
     });
-    kill_in_step(first, dir.path(), &target, STEP_COPY, total);
+    kill_in_step(first, dir.path(), &bed.target.bootstrap, STEP_COPY, total);
 
     // ...and again once the run that resumed the copy added records of its own.
     let mut second = ApplyProcess::spawn(dir.path(), "second");
@@ -371,7 +392,7 @@ fn an_apply_killed_twice_during_the_copy_resumes_and_copies_every_record_once() 
     second.wait_while_running("more records on the target", CONDITION_TIMEOUT, || {
         target.at_least(resumed_at + 1)
     });
-    let second = kill_in_step(second, dir.path(), &target, STEP_COPY, total);
+    let second = kill_in_step(second, dir.path(), &bed.target.bootstrap, STEP_COPY, total);
     assert_stale_lock_cleared(&second, first_pid);
 
     let last = finish(ApplyProcess::spawn(dir.path(), "last"));
@@ -420,7 +441,13 @@ fn an_apply_killed_during_the_catch_up_and_during_the_producer_cutover_resumes_a
     first.wait_while_running("records copied by the catch-up", CONDITION_TIMEOUT, || {
         target.at_least(catch_up_from + 1)
     });
-    kill_in_step(first, dir.path(), &target, STEP_CATCH_UP, early + late);
+    kill_in_step(
+        first,
+        dir.path(),
+        &bed.target.bootstrap,
+        STEP_CATCH_UP,
+        early + late,
+    );
     producers.join().unwrap();
 
     // The resumed apply catches up and moves the consumers; producers write their last records
@@ -444,6 +471,64 @@ fn an_apply_killed_during_the_catch_up_and_during_the_producer_cutover_resumes_a
     let last = finish(ApplyProcess::spawn(dir.path(), "last"));
     assert_stale_lock_cleared(&last, second_pid);
     assert_migrated_exactly(&bed, dir.path(), RECORDS + 2 * LATE_RECORDS, &committed);
+}
+
+/// Applies killed with SIGKILL one after another in the middle of the copy step, each after the
+/// target grew by a few more produce requests than the last (so the kills land with requests in
+/// flight, before and after commits): the target copy is fenced in transactions on Kafka, so no
+/// request of a killed run lands after the next run read the target's tail, and the finished
+/// migration holds every record once.
+#[test]
+fn an_apply_killed_again_and_again_mid_copy_leaves_no_duplicate_on_the_target() {
+    const KILLS: usize = 10;
+    const RECORDS: usize = RESTART_RECORDS;
+    let bed = Testbed::start().unwrap();
+    seed_source(&bed, RECORDS);
+    let committed = commit_group_mid_data(&bed, RECORDS);
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &bed, r#"["true"]"#);
+    // The committed end (what a fenced copy committed) and the log end (what it sent, committed
+    // or not).
+    let target = Watermarks::committed(&bed.target.bootstrap);
+    let sent = Watermarks::new(&bed.target.bootstrap);
+
+    let mut killed_pid = None;
+    for kill in 0..KILLS {
+        let mut run = ApplyProcess::spawn(dir.path(), &format!("run{kill}"));
+        let pid = run.pid();
+        wait_for_step(&mut run, STEP_COPY);
+        // Odd runs are killed as their first records land, before their first commit, with
+        // produce requests in flight; even runs once they committed records.
+        let (watch, what) = if kill % 2 == 1 {
+            (&sent, "records sent to the target")
+        } else {
+            (&target, "records committed on the target")
+        };
+        // Past the log end the last run left and the markers this run's fence writes (an abort
+        // marker per partition the killed run left a transaction open in): at least one record
+        // of this run's, sent or committed.
+        let from = sent.total().expect("the target answers");
+        let past_markers = from + i64::from(PARTITIONS) + 1;
+        run.wait_while_running(what, CONDITION_TIMEOUT, || watch.at_least(past_markers));
+        let ended = kill_in_running_step(run, dir.path(), STEP_COPY);
+        eprintln!(
+            "kill {kill} after {what}: committed end {:?}, log end {:?}",
+            target.total(),
+            sent.total()
+        );
+        if let Some(previous) = killed_pid {
+            assert_stale_lock_cleared(&ended, previous);
+        }
+        killed_pid = Some(pid);
+    }
+    let last = finish(ApplyProcess::spawn(dir.path(), "last"));
+    assert!(
+        last.stderr
+            .contains("in transactions that fence an interrupted run"),
+        "the copy step says it is fenced:\n{}",
+        last.output()
+    );
+    assert_migrated_exactly(&bed, dir.path(), RECORDS, &committed);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -163,8 +163,7 @@ pub fn rollback(
             } else {
                 target_offset
             };
-            let Some(back) = copy.map.translate_back(at, copy.next_source_offset)
-            else {
+            let Some(back) = copy.map.translate_back(at, copy.next_source_offset) else {
                 return Err(refused(format!(
                     "group {group} committed offset {target_offset} on {}[{}], past the end of the copy ({}): it read records that were not copied from the source. Going back is not automatic; nothing was changed.",
                     t.target_topic,

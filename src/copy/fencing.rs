@@ -143,7 +143,11 @@ impl Gate {
 
     /// Closes the gate and runs `commit` once no send is under way, serving the producer
     /// meanwhile (a send may be waiting for room in its queue).
-    pub(super) fn closed<T>(&self, producer: &BaseProducer<Deliveries>, commit: impl FnOnce() -> T) -> T {
+    pub(super) fn closed<T>(
+        &self,
+        producer: &BaseProducer<Deliveries>,
+        commit: impl FnOnce() -> T,
+    ) -> T {
         self.closed.store(true, Ordering::SeqCst);
         while self.sending.load(Ordering::SeqCst) > 0 {
             producer.poll(Duration::from_millis(1));

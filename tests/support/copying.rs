@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use ferry::copy::{CopyError, CopyJob, CopyOutcome, Until, copy_partitions};
+use ferry::copy::{
+    CopyError, CopyJob, CopyOptions, CopyOutcome, Until, copy_partitions, copy_partitions_with,
+};
 use ferry_testbed::Testbed;
 
 use super::records::client;
@@ -20,6 +22,25 @@ pub fn copy(bed: &Testbed, jobs: &[CopyJob]) -> Result<Vec<CopyOutcome>, CopyErr
         Until::CaughtUp,
         STALL_TIMEOUT,
         &|_| {},
+    )
+}
+
+/// [`copy`], fenced in transactions under migration `migration`'s transactional id.
+pub fn copy_fenced(
+    bed: &Testbed,
+    jobs: &[CopyJob],
+    migration: &str,
+) -> Result<Vec<CopyOutcome>, CopyError> {
+    copy_partitions_with(
+        &client(&bed.source.bootstrap),
+        &client(&bed.target.bootstrap),
+        jobs,
+        Until::CaughtUp,
+        STALL_TIMEOUT,
+        &|_| {},
+        &CopyOptions {
+            fenced_for: Some(migration.to_string()),
+        },
     )
 }
 
