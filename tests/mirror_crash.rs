@@ -424,20 +424,20 @@ fn an_apply_killed_during_the_catch_up_and_during_the_producer_cutover_resumes_a
         LATE_RECORDS as i64 * i64::from(PARTITIONS),
     );
 
-    // The source keeps receiving records from the start of the copy on (a copy pass copies up
-    // to the source's end when it starts, so the catch-up step has records left to copy); the
-    // apply is killed once the catch-up step added records to the target.
+    // The source receives records once the catch-up step runs (it waits for the copy to hold
+    // what the source held `max_lag_time` ago, so it lasts beyond them); the apply is killed
+    // once the catch-up's background copy added records to the target.
     let mut first = ApplyProcess::spawn(dir.path(), "first");
     let first_pid = first.pid();
-    wait_for_step(&mut first, STEP_COPY);
+    first.wait_while_running("the catch-up step running", CONDITION_TIMEOUT, || {
+        step_status(dir.path(), STEP_CATCH_UP).as_deref() == Some("running")
+    });
+    // Produced only now, so that what the target gains next is the catch-up's copying.
+    let catch_up_from = target.total().expect("the target answers");
     let producers = {
         let source = source.clone();
         std::thread::spawn(move || produce_batch(&source, RECORDS, LATE_RECORDS))
     };
-    first.wait_while_running("the catch-up step running", CONDITION_TIMEOUT, || {
-        step_status(dir.path(), STEP_CATCH_UP).as_deref() == Some("running")
-    });
-    let catch_up_from = target.total().expect("the target answers");
     first.wait_while_running("records copied by the catch-up", CONDITION_TIMEOUT, || {
         target.at_least(catch_up_from + 1)
     });
@@ -481,7 +481,7 @@ fn an_apply_killed_during_the_catch_up_and_during_the_producer_cutover_resumes_a
 #[test]
 fn an_apply_killed_again_and_again_mid_copy_leaves_no_duplicate_on_the_target() {
     const KILLS: usize = 10;
-    const RECORDS: usize = RESTART_RECORDS;
+    const RECORDS: usize = 2 * RESTART_RECORDS;
     let bed = Testbed::start().unwrap();
     seed_source(&bed, RECORDS);
     let committed = commit_group_mid_data(&bed, RECORDS);
@@ -497,12 +497,13 @@ fn an_apply_killed_again_and_again_mid_copy_leaves_no_duplicate_on_the_target() 
         let mut run = ApplyProcess::spawn(dir.path(), &format!("run{kill}"));
         let pid = run.pid();
         wait_for_step(&mut run, STEP_COPY);
-        // Odd runs are killed as their first records land, before their first commit, with
-        // produce requests in flight; even runs once they committed records.
-        let (watch, what) = if kill % 2 == 1 {
-            (&sent, "records sent to the target")
-        } else {
+        // Most runs are killed as their first records land, before their first commit, with
+        // produce requests in flight; every fourth once it committed records (a commit covers
+        // up to 500 ms of copying: the data holds enough for three).
+        let (watch, what) = if kill % 4 == 0 {
             (&target, "records committed on the target")
+        } else {
+            (&sent, "records sent to the target")
         };
         // Past the log end the last run left and the markers this run's fence writes (an abort
         // marker per partition the killed run left a transaction open in): at least one record
