@@ -107,6 +107,9 @@ pub(super) fn target_tails(
     Ok(tails)
 }
 
+/// The offset of a partition's last record and the source offset in its ferry header.
+type LastRecord = (i64, Option<i64>);
+
 /// Reads each `(job index, from)` range up to its partition's high watermark and returns the
 /// offset and source-offset header of the last record in it.
 fn last_records(
@@ -115,7 +118,7 @@ fn last_records(
     tails: &[TargetTail],
     ranges: &[(usize, i64)],
     deadline: Instant,
-) -> Result<Vec<Option<(i64, Option<i64>)>>, CopyError> {
+) -> Result<Vec<Option<LastRecord>>, CopyError> {
     let mut assignment = TopicPartitionList::new();
     // (topic, partition) -> position in `ranges`.
     let mut wanted: HashMap<(&str, i32), usize> = HashMap::new();

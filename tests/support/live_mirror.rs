@@ -484,27 +484,31 @@ replication {{
         inspect::committed_offsets(bootstrap, &self.group, &partitions).unwrap()
     }
 
-    pub fn end_offsets(&self, bootstrap: &str) -> Vec<i64> {
-        (0..PARTITIONS)
-            .map(|p| inspect::watermarks(bootstrap, &self.topic, p).unwrap().1)
+    /// The numbers on each partition of the topic on `bootstrap`, in offset order, each record
+    /// checked to have its number as key.
+    pub fn partition_numbers(&self, bootstrap: &str) -> Vec<Vec<i64>> {
+        self.partition_records(bootstrap)
+            .into_iter()
+            .map(|records| records.into_iter().map(|(_, number)| number).collect())
             .collect()
     }
 
-    /// The numbers on each partition of the topic on `bootstrap`, in offset order (the topics
-    /// start at offset 0: nothing is ever deleted from them), each record checked to have its
-    /// number as key.
-    pub fn partition_numbers(&self, bootstrap: &str) -> Vec<Vec<i64>> {
+    /// `(offset, number)` of every record on each partition of the topic on `bootstrap`, in
+    /// offset order. Offsets rise but may skip: a fenced copy's commit markers take offsets
+    /// no consumer reads (nothing else is ever deleted from these topics).
+    pub fn partition_records(&self, bootstrap: &str) -> Vec<Vec<(i64, i64)>> {
         (0..PARTITIONS)
             .map(|partition| {
                 let records = inspect::read_partition(bootstrap, &self.topic, partition).unwrap();
+                let mut last = -1;
                 records
                     .iter()
-                    .enumerate()
-                    .map(|(index, record)| {
-                        assert_eq!(record.offset, index as i64, "{bootstrap}: {record:?}");
+                    .map(|record| {
+                        assert!(record.offset > last, "{bootstrap}: {record:?} after {last}");
+                        last = record.offset;
                         let value = String::from_utf8(record.value.clone().unwrap()).unwrap();
                         assert_eq!(record.key.as_deref(), Some(value.as_bytes()), "{record:?}");
-                        value.parse().unwrap()
+                        (record.offset, value.parse().unwrap())
                     })
                     .collect()
             })
