@@ -74,7 +74,7 @@ pub(super) fn transactional_config(config: &mut ClientConfig, id: &str) {
 
 /// Fences earlier runs and opens the first transaction. Must run before the target's tails are
 /// read: it aborts what a killed run left open, and only then is the tail final.
-pub(super) fn start(producer: &BaseProducer<Deliveries>) -> Result<(), CopyError> {
+pub(super) fn start(producer: &BaseProducer<Deliveries>) -> Result<OpenTransaction<'_>, CopyError> {
     producer
         .init_transactions(TRANSACTION_REQUEST_TIMEOUT)
         .map_err(|error| {
@@ -86,7 +86,33 @@ pub(super) fn start(producer: &BaseProducer<Deliveries>) -> Result<(), CopyError
                 error,
             )
         })?;
-    begin(producer)
+    begin(producer)?;
+    Ok(OpenTransaction {
+        producer,
+        open: true,
+    })
+}
+
+/// The open transaction of a fenced copy, aborted when the copy stops without committing it, so
+/// that the target's `read_committed` consumers are not held until the transaction times out.
+pub(super) struct OpenTransaction<'a> {
+    producer: &'a BaseProducer<Deliveries>,
+    open: bool,
+}
+
+impl OpenTransaction<'_> {
+    /// The copy's last commit succeeded: nothing is left to abort.
+    pub(super) fn committed(mut self) {
+        self.open = false;
+    }
+}
+
+impl Drop for OpenTransaction<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            abort(self.producer);
+        }
+    }
 }
 
 fn begin(producer: &BaseProducer<Deliveries>) -> Result<(), CopyError> {
@@ -105,10 +131,8 @@ pub(super) fn commit(producer: &BaseProducer<Deliveries>, more: bool) -> Result<
     if more { begin(producer) } else { Ok(()) }
 }
 
-/// Aborts the open transaction of a copy that failed, so that the target's `read_committed`
-/// consumers are not held until the transaction times out. Best effort: the next run aborts
-/// it too.
-pub(super) fn abort(producer: &BaseProducer<Deliveries>) {
+/// Aborts the open transaction of a copy that failed. Best effort: the next run aborts it too.
+fn abort(producer: &BaseProducer<Deliveries>) {
     if let Err(error) = producer.abort_transaction(ABORT_TIMEOUT) {
         tracing::info!("aborting the copy's transaction on the target: {error}");
     }

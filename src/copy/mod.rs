@@ -22,6 +22,7 @@ mod copy_error;
 mod copy_progress;
 mod delivery;
 mod fencing;
+mod reader;
 mod replicator;
 mod resume;
 mod target_tail;
