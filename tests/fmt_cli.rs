@@ -51,6 +51,30 @@ fn check_prints_a_diff_exits_3_and_changes_nothing_then_fmt_fixes_the_file() {
         .stdout("");
 }
 
+/// Issue 14: comments between labels and brace, around `=`, inside expressions and after map
+/// entries survive, CRLF becomes LF, and the first run leaves nothing for a second.
+#[test]
+fn fmt_keeps_every_comment_makes_lf_and_a_second_check_finds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("main.hcl");
+    let messy = "topic \"t\" /* label */ {\r\n  config /* k */ = { # open\r\n    a = 1 + /* sum */ 2, # one\r\n    bbb = 2\r\n  }\r\n}\r\n";
+    std::fs::write(&file, messy).unwrap();
+    ferry(dir.path())
+        .arg("fmt")
+        .assert()
+        .success()
+        .stdout("main.hcl\n");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "topic \"t\" /* label */ {\n  config /* k */ = { # open\n    a   = 1 + /* sum */ 2 # one\n    bbb = 2\n  }\n}\n"
+    );
+    ferry(dir.path())
+        .args(["fmt", "--check"])
+        .assert()
+        .success()
+        .stdout("");
+}
+
 #[test]
 fn a_file_with_a_syntax_error_is_named_with_its_line_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();

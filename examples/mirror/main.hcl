@@ -18,7 +18,7 @@ cluster "source" {
 
 cluster "target" {
   bootstrap_servers = [env("FERRY_TARGET_BOOTSTRAP", "127.0.0.1:19093")]
-  properties = {
+  properties        = {
     "client.id" = "ferry-orders-mirror"
   }
 }
