@@ -136,8 +136,8 @@ pub enum StateCommand {
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// How long to wait for each cluster request.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    /// How long to wait for each cluster request (at most 7d).
+    #[arg(long, default_value = "10s", value_parser = crate::limits::parse_duration_flag)]
     pub timeout: std::time::Duration,
 }
 
@@ -153,12 +153,12 @@ pub struct ReplicateArgs {
     pub until_caught_up: bool,
 
     /// How long a process may be silent (killed, hung) before the group hands its partitions to
-    /// another process.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    /// another process (at most 1h, librdkafka's limit).
+    #[arg(long, default_value = "10s", value_parser = crate::limits::parse_session_timeout)]
     pub session_timeout: std::time::Duration,
 
-    /// How often a progress line is written to stderr.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    /// How often a progress line is written to stderr (at most 7d).
+    #[arg(long, default_value = "10s", value_parser = crate::limits::parse_duration_flag)]
     pub progress_every: std::time::Duration,
 
     #[command(flatten)]
@@ -178,8 +178,8 @@ pub struct ApplyArgs {
     #[arg(long = "target", value_name = "topic.NAME")]
     pub targets: Vec<String>,
 
-    /// How long to wait for another apply's lock to be released (0: fail at once).
-    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    /// How long to wait for another apply's lock to be released (0: fail at once; at most 7d).
+    #[arg(long, default_value = "0s", value_parser = crate::limits::parse_duration_flag)]
     pub lock_timeout: std::time::Duration,
 
     #[command(flatten)]

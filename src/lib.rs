@@ -3,6 +3,7 @@
 //! Data flows one way: config -> desired model -> snapshot -> diff -> plan -> render or apply.
 
 pub mod apply;
+pub mod bounded_file;
 pub mod ckafka;
 pub mod cli;
 pub mod cluster;
@@ -14,6 +15,7 @@ pub mod drift;
 pub mod error;
 pub mod hcl_format;
 pub mod init;
+pub mod limits;
 pub mod plan;
 pub mod platform;
 pub mod render;

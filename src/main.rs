@@ -4,10 +4,16 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+use clap::error::ErrorKind;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = ferry::cli::Cli::parse_from(ferry::cli::terraform_style_args(std::env::args_os()));
+    let cli = match ferry::cli::Cli::try_parse_from(ferry::cli::terraform_style_args(
+        std::env::args_os(),
+    )) {
+        Ok(cli) => cli,
+        Err(e) => return usage(e),
+    };
     // librdkafka's lines arrive as target `librdkafka` at the level ferry gives them
     // (cluster::kafka_log): errors and warnings always, connection trouble librdkafka retries
     // with -v, its debug lines and end-of-partition notices with -vv. rdkafka's own `log`
@@ -36,5 +42,16 @@ fn main() -> ExitCode {
             eprintln!("{} {e}", style.apply_to("Error:"));
             ExitCode::from(1)
         }
+    }
+}
+
+/// clap's own exit code for a usage error is 2, which ferry uses for "changes pending" and
+/// "drift": a typo in a CI job would read as drift. Usage errors exit 1 like every other error;
+/// `--help` and `--version` print to stdout and exit 0.
+fn usage(e: clap::Error) -> ExitCode {
+    let _ = e.print();
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
     }
 }

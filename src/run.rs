@@ -312,6 +312,14 @@ fn plan(
             plan: plan.clone(),
         };
         let json = serde_json::to_string_pretty(&saved).expect("a plan always serializes");
+        // `apply FILE` reads at most PLAN_MAX_BYTES: never save what it would refuse.
+        if json.len() as u64 > crate::limits::PLAN_MAX_BYTES {
+            return Err(Error::Usage(format!(
+                "the plan is larger than {}, the most `ferry apply FILE` reads, so it was not saved to {}. Run `ferry apply` without a saved plan, or plan part of the topics at a time with -target",
+                crate::limits::show_bytes(crate::limits::PLAN_MAX_BYTES),
+                out.display()
+            )));
+        }
         std::fs::write(out, json).map_err(|source| Error::Write {
             path: out.clone(),
             source,
@@ -815,12 +823,16 @@ fn fmt(cli: &Cli, args: &FmtArgs) -> Result<ExitCode, Error> {
     let mut unformatted = Vec::new();
     let mut problems = Vec::new();
     for path in files {
-        let text = std::fs::read_to_string(&path)
+        let text = crate::bounded_file::read_text(&path, crate::limits::HCL_MAX_BYTES)
             .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
         let formatted = match hcl_format::format_hcl(&text) {
             Ok(f) => f,
-            Err(at) => {
+            Err(at @ hcl_format::FormatError::Syntax { .. }) => {
                 problems.push(format!("{}:{at}", path.display()));
+                continue;
+            }
+            Err(refused) => {
+                problems.push(format!("{}: {refused}", path.display()));
                 continue;
             }
         };
@@ -844,7 +856,7 @@ fn fmt(cli: &Cli, args: &FmtArgs) -> Result<ExitCode, Error> {
     }
     if !problems.is_empty() {
         return Err(Error::Usage(format!(
-            "cannot format files with syntax errors (nothing was changed in them):\n  {}\nFix them and run `ferry fmt` again.",
+            "cannot format these files (nothing was changed in them):\n  {}\nFix syntax errors and run `ferry fmt` again; a file refused as unsafe to format is a ferry bug worth reporting, and stays as written.",
             problems.join("\n  ")
         )));
     }

@@ -130,7 +130,7 @@ impl CkafkaCluster {
     /// Waits until the Kafka protocol (what producers and the copy use) shows each topic with
     /// at least the given partitions.
     fn wait_visible(&self, want: &BTreeMap<String, i32>, what: &str) -> Result<(), ClusterError> {
-        let deadline = Instant::now() + self.timeout;
+        let deadline = crate::limits::deadline_in(self.timeout);
         loop {
             let meta = self.inner.metadata()?;
             let missing: Vec<&str> = want

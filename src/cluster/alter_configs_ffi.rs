@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::CString;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::bindings as rd;
 use rdkafka::client::{Client, ClientContext};
@@ -24,7 +24,7 @@ pub(super) fn set_topic_configs<C: ClientContext>(
     changes: &BTreeMap<String, BTreeMap<String, String>>,
     timeout: Duration,
 ) -> Result<Applied, AdminFailure> {
-    let deadline = Instant::now() + timeout + Duration::from_secs(1);
+    let deadline = crate::limits::deadline_in(timeout.saturating_add(Duration::from_secs(1)));
     let mut resources = Resources(Vec::new());
     for (topic, keys) in changes.iter().filter(|(_, keys)| !keys.is_empty()) {
         resources.0.push(resource(topic, keys)?);

@@ -5,7 +5,7 @@
 //! deadline and reports one error code for the whole commit. `rd_kafka_commit_queue` delivers the
 //! committed list, with each partition's error, to a queue we poll until our deadline.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::bindings as rd;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
@@ -26,7 +26,7 @@ pub(super) fn commit_offsets<C: ConsumerContext>(
     offsets: &PartitionOffsets,
     timeout: Duration,
 ) -> Result<Vec<PartitionFailure>, AdminFailure> {
-    let deadline = Instant::now() + timeout;
+    let deadline = crate::limits::deadline_in(timeout);
     let list = commit_list(offsets)?;
     let queue = Queue::new(consumer.client());
     // SAFETY: client, list and queue are valid; librdkafka copies the list; the opaque (0) is

@@ -3,7 +3,7 @@
 //! would both look like a topic without configs.
 
 use std::ffi::{CString, c_int};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::bindings as rd;
 use rdkafka::client::{Client, ClientContext};
@@ -42,7 +42,7 @@ pub(super) fn describe_topic_configs<C: ClientContext>(
     topics: &[String],
     timeout: Duration,
 ) -> Result<Described, AdminFailure> {
-    let deadline = Instant::now() + timeout + Duration::from_secs(1);
+    let deadline = crate::limits::deadline_in(timeout.saturating_add(Duration::from_secs(1)));
     let queue = Queue::new(client);
     let options = AdminOptions::new(client, timeout, 0);
     let names: Vec<CString> = topics

@@ -5,7 +5,7 @@
 //! opaque (the group's index).
 
 use std::ffi::CString;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::bindings as rd;
 use rdkafka::client::{Client, ClientContext};
@@ -22,7 +22,7 @@ pub(super) fn list_consumer_group_offsets<C: ClientContext>(
     groups: &[String],
     timeout: Duration,
 ) -> Vec<Result<PartitionOffsets, AdminFailure>> {
-    let deadline = Instant::now() + timeout + Duration::from_secs(1);
+    let deadline = crate::limits::deadline_in(timeout.saturating_add(Duration::from_secs(1)));
     let queue = Queue::new(client);
     for (index, group) in groups.iter().enumerate() {
         let options = AdminOptions::new(client, timeout, index);

@@ -7,7 +7,7 @@
 //! brokers close the connection) is then never asked to.
 
 use std::ffi::{CString, c_char};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::bindings as rd;
 use rdkafka::client::{Client, ClientContext};
@@ -21,7 +21,7 @@ pub(super) fn list_consumer_groups<C: ClientContext>(
     client: &Client<C>,
     timeout: Duration,
 ) -> Result<Vec<(String, String)>, AdminFailure> {
-    let deadline = Instant::now() + timeout + Duration::from_secs(1);
+    let deadline = crate::limits::deadline_in(timeout.saturating_add(Duration::from_secs(1)));
     let queue = Queue::new(client);
     let options = AdminOptions::new(client, timeout, 0);
     // SAFETY: client, options and queue are valid; librdkafka copies the options.
@@ -63,7 +63,7 @@ pub(super) fn describe_consumer_groups<C: ClientContext>(
     groups: &[String],
     timeout: Duration,
 ) -> Result<Vec<Described>, AdminFailure> {
-    let deadline = Instant::now() + timeout + Duration::from_secs(1);
+    let deadline = crate::limits::deadline_in(timeout.saturating_add(Duration::from_secs(1)));
     let queue = Queue::new(client);
     let options = AdminOptions::new(client, timeout, 0);
     let names: Vec<CString> = groups

@@ -76,6 +76,8 @@ impl RdKafkaCluster {
         settings: &ClusterSettings,
         timeout: Duration,
     ) -> Result<Self, ClusterError> {
+        // Every deadline below is `started + timeout`: bounded, that sum cannot overflow.
+        let timeout = timeout.min(crate::limits::MAX_DURATION);
         let servers = settings.bootstrap_servers.join(",");
         let mut cfg = client_config(settings);
         set_default(&mut cfg, "client.id", &format!("ferry-{role}"));

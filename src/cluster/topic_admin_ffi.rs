@@ -4,7 +4,7 @@
 //! (a Metadata request for just the named topics) it does not wrap at all.
 
 use std::ffi::{CString, c_char};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::bindings as rd;
 use rdkafka::client::{Client, ClientContext};
@@ -30,7 +30,7 @@ pub(super) fn create_topics<C: ClientContext>(
     topics: &[NewTopicSpec],
     timeout: Duration,
 ) -> Result<TopicOutcomes, AdminFailure> {
-    let deadline = Instant::now() + timeout + Duration::from_secs(1);
+    let deadline = crate::limits::deadline_in(timeout.saturating_add(Duration::from_secs(1)));
     let mut requests = Owned::new(rd::rd_kafka_NewTopic_destroy);
     for spec in topics {
         requests.push(new_topic(spec)?);
@@ -120,7 +120,7 @@ pub(super) fn create_partitions<C: ClientContext>(
     totals: &[(&str, usize)],
     timeout: Duration,
 ) -> Result<TopicOutcomes, AdminFailure> {
-    let deadline = Instant::now() + timeout + Duration::from_secs(1);
+    let deadline = crate::limits::deadline_in(timeout.saturating_add(Duration::from_secs(1)));
     let mut requests = Owned::new(rd::rd_kafka_NewPartitions_destroy);
     for &(topic, total) in totals {
         let name = c_string("topic name", topic)?;
@@ -168,7 +168,7 @@ pub(super) fn describe_topics<C: ClientContext>(
     topics: &[String],
     timeout: Duration,
 ) -> Result<DescribedTopics, AdminFailure> {
-    let deadline = Instant::now() + timeout + Duration::from_secs(1);
+    let deadline = crate::limits::deadline_in(timeout.saturating_add(Duration::from_secs(1)));
     let names = topics
         .iter()
         .map(|t| c_string("topic name", t))

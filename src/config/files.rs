@@ -7,9 +7,14 @@ use sha2::{Digest, Sha256};
 
 use super::ConfigError;
 use super::span::SourceFile;
+use crate::bounded_file::{self, FileProblem};
+use crate::limits::{HCL_MAX_BYTES, show_bytes};
 
-/// Reads every regular `*.hcl` file of `dir` (not subdirectories), sorted by file name so that
-/// evaluation, error order and the fingerprint do not depend on the filesystem.
+/// Reads every `*.hcl` file of `dir` (not subdirectories), sorted by file name so that
+/// evaluation, error order and the fingerprint do not depend on the filesystem. An entry named
+/// `*.hcl` that is not a regular file (a directory, a FIFO, a device behind a symlink) is an
+/// error, not skipped: it was meant to be configuration, or is in the way. All files together may
+/// hold at most [`HCL_MAX_BYTES`], which bounds the memory a load takes.
 pub(crate) fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, Vec<ConfigError>> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         vec![ConfigError::in_dir(
@@ -22,11 +27,7 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, Vec<ConfigError>> 
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let is_file = entry
-            .file_type()
-            .map(|t| t.is_file() || t.is_symlink())
-            .unwrap_or(false);
-        if is_file && name.ends_with(".hcl") && !name.starts_with('.') {
+        if name.ends_with(".hcl") && !name.starts_with('.') {
             names.push(name.to_string());
         }
     }
@@ -40,28 +41,53 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, Vec<ConfigError>> 
     }
     let mut files = Vec::new();
     let mut errors = Vec::new();
+    let mut left = HCL_MAX_BYTES;
     for name in names {
         let path = dir.join(&name);
-        match std::fs::read(&path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => files.push(SourceFile::new(path, text)),
-                Err(_) => errors.push(ConfigError::in_dir(
-                    &path,
-                    "",
-                    "the file is not valid UTF-8",
-                )),
-            },
-            Err(e) => errors.push(ConfigError::in_dir(
-                &path,
-                "",
-                format!("cannot read the file: {e}"),
-            )),
+        match bounded_file::read_text(&path, left) {
+            Ok(text) => {
+                left -= text.len() as u64;
+                files.push(SourceFile::new(path, text));
+            }
+            Err(problem) => {
+                let too_large = matches!(problem, FileProblem::TooLarge { .. });
+                // Over the cap by itself, or only with the files before it?
+                let alone =
+                    too_large && std::fs::metadata(&path).is_ok_and(|m| m.len() > HCL_MAX_BYTES);
+                errors.push(ConfigError::in_dir(&path, "", message(&problem, alone)));
+                if too_large {
+                    break;
+                }
+            }
         }
     }
     if errors.is_empty() {
         Ok(files)
     } else {
         Err(errors)
+    }
+}
+
+/// What is wrong with one `*.hcl` entry, and what to do about it.
+fn message(problem: &FileProblem, alone: bool) -> String {
+    let cap = show_bytes(HCL_MAX_BYTES);
+    match problem {
+        FileProblem::NotRegular(_) | FileProblem::Missing => format!(
+            "cannot read this configuration file: {problem}{}. ferry reads every *.hcl entry of the configuration directory as configuration: move it out of the directory, or rename it so that its name does not end in .hcl",
+            if matches!(problem, FileProblem::Missing) {
+                " (a symbolic link to nothing?)"
+            } else {
+                ""
+            }
+        ),
+        FileProblem::TooLarge { .. } if alone => format!(
+            "cannot read this configuration file: it is larger than {cap}, the most ferry reads from a configuration. Check that it is a configuration file and not data or generated output, and keep the configuration under {cap}"
+        ),
+        FileProblem::TooLarge { .. } => format!(
+            "cannot read this configuration file: with the *.hcl files before it, the configuration would hold more than {cap}, the most ferry reads. Check that every *.hcl file in the directory is configuration, and keep them under {cap} together"
+        ),
+        FileProblem::NotUtf8 => "the file is not valid UTF-8".to_string(),
+        FileProblem::Io(e) => format!("cannot read the file: {e}"),
     }
 }
 

@@ -70,17 +70,14 @@ fn full_example_loads_every_block() {
         ])
     );
     let tls = d.source.tls.as_ref().unwrap();
-    assert_eq!(
-        tls.ca_file.as_deref(),
-        Some(dir.join("certs/ca.pem").as_path())
-    );
+    assert_eq!(tls.ca_file.as_deref(), Some(dir.join("ca.pem").as_path()));
     assert_eq!(
         tls.cert_file.as_deref(),
-        Some(dir.join("certs/client.pem").as_path())
+        Some(dir.join("client.pem").as_path())
     );
     assert_eq!(
         tls.key_file.as_deref(),
-        Some(Path::new("/etc/ferry/client.key"))
+        Some(dir.join("client.key").as_path())
     );
     assert_eq!(
         tls.key_password.as_ref().map(Secret::expose),

@@ -1,7 +1,10 @@
 //! Checks across blocks: how many of each block, duplicate and colliding topics, hooks against
-//! the scheme. Block readers check everything that one block can decide alone.
+//! the scheme. Block readers check everything that one block can decide alone, some with the
+//! value checks at the end of this file (server addresses, TLS files), so that `ferry validate`
+//! finds offline what would otherwise fail only when a cluster is contacted.
 
 use std::collections::BTreeMap;
+use std::net::Ipv6Addr;
 use std::path::Path;
 
 use super::blocks::TopBlock;
@@ -165,5 +168,121 @@ fn mirror_split(scheme: Scheme, hook: &str) -> Option<([&'static str; 2], &'stat
             "producers",
         )),
         _ => None,
+    }
+}
+
+/// One `bootstrap_servers` element: `host:port`, or several joined by commas (as an env() value
+/// often is). The port must be 1..=65535: librdkafka would wrap a larger one silently, and
+/// without one it would guess 9092. Messages quote no part of the value (it may be sensitive).
+pub(crate) fn server_addresses(text: &str) -> Result<(), String> {
+    for part in text.split(',') {
+        server_address(part.trim())?;
+    }
+    Ok(())
+}
+
+fn server_address(s: &str) -> Result<(), String> {
+    const FORM: &str =
+        "write it as host:port, like broker-1:9092, 10.0.0.5:9092 or [2001:db8::5]:9092";
+    if s.is_empty() {
+        return Err(format!("has an empty server between commas; {FORM}"));
+    }
+    if s.contains("://") {
+        return Err(format!(
+            "has a protocol prefix (such as SASL_SSL://): {FORM}; the protocol follows from the sasl and tls blocks"
+        ));
+    }
+    let port = if let Some(rest) = s.strip_prefix('[') {
+        let (ip, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("has an IPv6 address without its closing bracket; {FORM}"))?;
+        if ip.parse::<Ipv6Addr>().is_err() {
+            return Err(format!("has no IPv6 address between the brackets; {FORM}"));
+        }
+        after
+            .strip_prefix(':')
+            .ok_or_else(|| format!("has no port after the address; {FORM}"))?
+    } else {
+        match s.rsplit_once(':') {
+            None => return Err(format!("has no port; {FORM}")),
+            Some((host, _)) if host.contains(':') => {
+                return Err(format!("has an IPv6 address without brackets; {FORM}"));
+            }
+            Some((host, port)) => {
+                let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+                if host.is_empty() {
+                    return Err(format!("has no host before the port; {FORM}"));
+                }
+                if !host.chars().all(allowed) {
+                    return Err(format!(
+                        "has a host name with characters other than letters, digits, '.', '-' and '_'; {FORM}"
+                    ));
+                }
+                port
+            }
+        }
+    };
+    if port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!("has a port that is not a number; {FORM}"));
+    }
+    match port.parse::<u32>() {
+        Ok(1..=65535) => Ok(()),
+        _ => Err("has a port out of range: ports go from 1 to 65535".to_string()),
+    }
+}
+
+/// A TLS file (`ca_file`, `cert_file`, `key_file`) must be a regular file ferry can open:
+/// librdkafka reads it only when it connects, which is too late for `ferry validate`. Reads
+/// nothing from it. `shown` is the path as the message may print it (or hidden when sensitive).
+pub(crate) fn tls_file(path: &Path, shown: &str) -> Result<(), String> {
+    use crate::bounded_file::{FileProblem, check_readable};
+    match check_readable(path) {
+        Ok(()) => Ok(()),
+        Err(FileProblem::Missing) => Err(format!(
+            "file {shown} not found: a relative path is taken from the configuration directory; fix the path, or put the file there"
+        )),
+        Err(FileProblem::Io(e)) => Err(format!(
+            "cannot open {shown} ({e}): let the user that runs ferry read it"
+        )),
+        Err(problem) => Err(format!(
+            "{shown} cannot be used: {problem}; point the key at the PEM file itself"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::server_addresses;
+
+    #[test]
+    fn addresses_need_a_host_and_a_port_in_range() {
+        for ok in [
+            "a:1",
+            "broker-1.example.com:9092",
+            "10.0.0.5:65535",
+            "[::1]:9092",
+            "a:1, b:2",
+        ] {
+            assert_eq!(server_addresses(ok), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            ("broker", "no port"),
+            ("broker:", "not a number"),
+            (":9092", "no host"),
+            ("broker:0", "out of range"),
+            ("broker:65536", "out of range"),
+            ("broker:99999999999999999999", "out of range"),
+            ("broker:90x", "not a number"),
+            ("::1:9092", "without brackets"),
+            ("[::1]", "no port after"),
+            ("[::1:9092", "closing bracket"),
+            ("[nope]:9092", "no IPv6 address"),
+            ("SASL_SSL://b:9092", "protocol prefix"),
+            ("a:1,,b:2", "empty server"),
+            ("bro ker:9092", "characters other than"),
+        ] {
+            let e = server_addresses(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 }

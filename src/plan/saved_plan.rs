@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::Plan;
+use crate::limits::PLAN_MAX_BYTES;
 
 /// Version of the saved-plan file; a file of another version is refused.
 pub const SAVED_PLAN_VERSION: u32 = 1;
@@ -31,8 +32,12 @@ pub enum Staleness {
 
 impl SavedPlan {
     pub fn read(path: &Path) -> Result<SavedPlan, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = crate::bounded_file::read_text(path, PLAN_MAX_BYTES).map_err(|problem| {
+            format!(
+                "cannot read the saved plan {}: {problem}. Give `ferry apply` a file written by `ferry plan --out FILE`, or run `ferry apply` without a file to plan afresh",
+                path.display()
+            )
+        })?;
         let saved: SavedPlan = serde_json::from_str(&text).map_err(|e| {
             format!(
                 "{} is not a saved ferry plan ({e}); save one with `ferry plan --out FILE`",

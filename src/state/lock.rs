@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{LockInfo, StateError, StateStore};
+use crate::limits::LOCK_INFO_MAX_BYTES;
 
 /// How often a waiting command tries the lock again.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -187,6 +188,17 @@ fn try_lock_file(lock_path: &Path) -> Result<Option<File>, StateError> {
             .truncate(false)
             .open(lock_path)
             .map_err(|e| StateError::io("open", lock_path, e))?;
+        // A FIFO or device in the lock file's place would make the info read block or never
+        // end (opening it read-write does not block).
+        let meta = file
+            .metadata()
+            .map_err(|e| StateError::io("open", lock_path, e))?;
+        if !meta.is_file() {
+            return Err(StateError::NotALockFile {
+                lock_path: lock_path.to_path_buf(),
+                kind: crate::bounded_file::kind(&meta),
+            });
+        }
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => return Ok(None),
@@ -214,10 +226,12 @@ fn is_file_at(_file: &File, path: &Path) -> bool {
     path.exists()
 }
 
+/// The lock info ferry wrote is a few hundred bytes: read no more than LOCK_INFO_MAX_BYTES of
+/// whatever is there.
 fn read_contents(mut file: &File) -> io::Result<String> {
     file.seek(SeekFrom::Start(0))?;
     let mut text = String::new();
-    file.read_to_string(&mut text)?;
+    file.take(LOCK_INFO_MAX_BYTES).read_to_string(&mut text)?;
     Ok(text)
 }
 
@@ -226,7 +240,7 @@ fn read_info_from(file: &File) -> Option<LockInfo> {
 }
 
 fn read_info(lock_path: &Path) -> Option<LockInfo> {
-    let text = fs::read_to_string(lock_path).ok()?;
+    let text = crate::bounded_file::read_text(lock_path, LOCK_INFO_MAX_BYTES).ok()?;
     serde_json::from_str(&text).ok()
 }
 

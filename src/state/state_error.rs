@@ -20,6 +20,28 @@ pub enum StateError {
     },
 
     #[error(
+        "the state file {path} cannot be used: {problem}. ferry changed nothing. Check that `state {{ path = ... }}` names the state file ferry writes (a regular file of at most {limit}); if something else is in its place, move it away and put the state file back."
+    )]
+    NotAStateFile {
+        path: PathBuf,
+        problem: String,
+        limit: String,
+    },
+
+    #[error(
+        "the state lock file {lock_path} is {kind}, not a regular file. ferry changed nothing. Move it away so that ferry can create its lock file there, then run the command again."
+    )]
+    NotALockFile {
+        lock_path: PathBuf,
+        kind: &'static str,
+    },
+
+    #[error(
+        "the new version of the state file {path} would be larger than {limit}, the most ferry reads back, so it was not written: the file on disk is the last version saved, and `ferry apply` resumes from it. A state this large comes from offset maps with millions of gaps; migrate fewer topics per migration (each with its own state file)."
+    )]
+    TooLargeToSave { path: PathBuf, limit: String },
+
+    #[error(
         "the state file {path} has format version {found}, but this ferry reads only version {supported}{why}. ferry changed nothing: run the ferry release that wrote this file (or a newer one) instead.",
         why = if .found > .supported { ": it was written by a newer ferry" } else { ", and no ferry writes version 0" }
     )]

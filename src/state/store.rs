@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use super::state::now_rfc3339;
 use super::{STATE_FORMAT_VERSION, State, StateError};
+use crate::bounded_file::{self, FileProblem};
+use crate::limits::{STATE_MAX_BYTES, show_bytes};
 
 #[derive(Debug, Clone)]
 pub struct StateStore {
@@ -110,6 +112,13 @@ impl StateStore {
         let mut json = serde_json::to_vec_pretty(state)
             .map_err(|e| StateError::io("serialize the state for", &self.path, e.into()))?;
         json.push(b'\n');
+        // Never write what the next load would refuse.
+        if json.len() as u64 > STATE_MAX_BYTES {
+            return Err(StateError::TooLargeToSave {
+                path: self.path.clone(),
+                limit: show_bytes(STATE_MAX_BYTES),
+            });
+        }
         if let Some(previous) = previous {
             self.write_atomically(&self.backup_path(), previous)?;
         }
@@ -146,12 +155,18 @@ impl StateStore {
         Ok(())
     }
 
-    /// The file's bytes, or None when it does not exist.
+    /// The file's bytes, or None when it does not exist. Only a regular file of at most
+    /// [`STATE_MAX_BYTES`] is read: a FIFO or a device in its place would block or never end.
     fn read_existing(&self) -> Result<Option<Vec<u8>>, StateError> {
-        match fs::read(&self.path) {
+        match bounded_file::read(&self.path, STATE_MAX_BYTES) {
             Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StateError::io("read", &self.path, e)),
+            Err(FileProblem::Missing) => Ok(None),
+            Err(FileProblem::Io(e)) => Err(StateError::io("read", &self.path, e)),
+            Err(problem) => Err(StateError::NotAStateFile {
+                path: self.path.clone(),
+                problem: problem.to_string(),
+                limit: show_bytes(STATE_MAX_BYTES),
+            }),
         }
     }
 

@@ -4,6 +4,7 @@ use super::TopBlock;
 use crate::config::body::{Cx, Fields, optional};
 use crate::config::eval::Evaluated;
 use crate::config::suggest::did_you_mean;
+use crate::config::validate;
 use crate::config::{CkafkaSettings, ClusterSettings, Sasl, SaslMechanism, Secret, Tls, value};
 
 pub(crate) const ROLES: [&str; 2] = ["source", "target"];
@@ -41,7 +42,21 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<ClusterSettings> {
                 );
                 None
             }
-            other => other,
+            Some(list) => {
+                let mut ok = true;
+                for (i, server) in list.iter().enumerate() {
+                    if let Err(why) = validate::server_addresses(server) {
+                        ok = false;
+                        cx.error(
+                            ev.element_location(i),
+                            format!("{}[{i}]", ev.key),
+                            format!("{} {why}", ev.show(server)),
+                        );
+                    }
+                }
+                ok.then_some(list)
+            }
+            None => None,
         },
         None => None,
     };
@@ -163,7 +178,19 @@ fn read_tls(cx: &mut Cx, parent: &Fields, block: &hcl_edit::structure::Block) ->
     let mut ok = true;
     let mut path = |cx: &mut Cx, name: &str| match f.get(cx, name) {
         Some(ev) => match cx.convert(&ev, value::string) {
-            Some(p) => Some(cx.resolve(&p)),
+            Some(p) => {
+                let resolved = cx.resolve(&p);
+                let shown = if ev.sensitive {
+                    ev.show(&p)
+                } else {
+                    format!("\"{}\"", resolved.display())
+                };
+                if let Err(why) = validate::tls_file(&resolved, &shown) {
+                    cx.errors.push(ev.error(why));
+                    ok = false;
+                }
+                Some(resolved)
+            }
             None => {
                 ok = false;
                 None

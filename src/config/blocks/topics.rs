@@ -10,6 +10,7 @@ use crate::config::body::{Cx, Fields, optional};
 use crate::config::eval::Evaluated;
 use crate::config::suggest::did_you_mean;
 use crate::config::{GroupSelection, Pattern, TopicDefaults, value};
+use crate::limits::MAX_PATTERNS;
 use crate::platform::Platform;
 
 /// Replication factors Kafka accepts (a 16-bit field on the wire).
@@ -62,6 +63,13 @@ pub(crate) fn read_groups(cx: &mut Cx, b: &TopBlock) -> Option<GroupSelection> {
 /// A list of regular expressions, each compiled; a bad one is reported at its list element.
 pub(crate) fn patterns(cx: &mut Cx, ev: &Evaluated) -> Option<Vec<Pattern>> {
     let texts = cx.convert(ev, value::string_list)?;
+    if texts.len() > MAX_PATTERNS {
+        cx.errors.push(ev.error(format!(
+            "holds {} patterns, more than the {MAX_PATTERNS} ferry compiles (each takes memory): combine them into fewer regular expressions, such as \"^orders\\\\.\" for every topic starting with \"orders.\"",
+            texts.len()
+        )));
+        return None;
+    }
     let mut out = Vec::new();
     let mut ok = true;
     for (i, text) in texts.iter().enumerate() {
