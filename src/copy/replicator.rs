@@ -40,8 +40,8 @@ use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::clients::{
-    CONSUMER_QUEUE_KBYTES, FETCH_MAX_BYTES, FLUSH_TIMEOUT, REQUEST_TIMEOUT, kafka,
-    metadata_consumer, producer_config, stops_copy,
+    CONSUMER_QUEUE_KBYTES, CONSUMER_QUEUE_MESSAGES, FETCH_MAX_BYTES, FETCH_QUEUE_BACKOFF_MS,
+    FLUSH_TIMEOUT, REQUEST_TIMEOUT, kafka, metadata_consumer, producer_config, stops_copy,
 };
 use super::delivery::{Deliveries, WhenFull, send};
 use super::offset_map::OffsetMap;
@@ -253,6 +253,8 @@ fn group_consumer(source: &ClientConfig, options: &ReplicateOptions) -> ClientCo
         .set("session.timeout.ms", session.to_string())
         .set("heartbeat.interval.ms", heartbeat.to_string())
         .set("queued.max.messages.kbytes", CONSUMER_QUEUE_KBYTES)
+        .set("queued.min.messages", CONSUMER_QUEUE_MESSAGES)
+        .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS)
         .set("fetch.max.bytes", FETCH_MAX_BYTES);
     config
 }
