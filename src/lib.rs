@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: config -> desired model -> snapshot -> diff -> plan -> render or apply.
 
+pub mod allocator;
 pub mod apply;
 pub mod bounded_file;
 pub mod ckafka;

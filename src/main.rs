@@ -8,6 +8,7 @@ use clap::error::ErrorKind;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    ferry::allocator::limit_malloc_arenas();
     let cli = match ferry::cli::Cli::try_parse_from(ferry::cli::terraform_style_args(
         std::env::args_os(),
     )) {
