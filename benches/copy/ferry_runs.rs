@@ -69,10 +69,11 @@ state {{
 
 fn ferry(dir: &Path, args: &[&str], log: &str) -> Result<Command> {
     let mut command = Command::new(FERRY);
+    command.arg("-C").arg(dir).args(args);
+    if std::env::var_os("FERRY_BENCH_VERBOSE").is_some() {
+        command.arg("-vv");
+    }
     command
-        .arg("-C")
-        .arg(dir)
-        .args(args)
         .stdin(Stdio::null())
         .stdout(fs::File::create(dir.join(format!("{log}.out")))?)
         .stderr(fs::File::create(dir.join(format!("{log}.err")))?);

@@ -16,7 +16,9 @@
 //! measurement is a process of its own, so its CPU (user + system) and peak RSS are its own.
 //!
 //! Environment: BENCH_RECORDS (default 1000000), BENCH_VALUE_SIZE (default 1024),
-//! BENCH_PARTITIONS (default 12), BENCH_OUT (a file to write the results to).
+//! BENCH_PARTITIONS (default 12), BENCH_OUT (a file to write the results to), BENCH_ONLY (a
+//! comma-separated subset of ceiling, naive, replicate, apply, mm2: for profiling; no ratios),
+//! FERRY_BENCH_VERBOSE (ferry runs with -vv), BENCH_KEEP (a directory to keep the work files in).
 
 mod clients;
 mod ferry_runs;
@@ -36,7 +38,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use clients::{DataSet, TIMEOUT};
 use measure::{Measured, Usage, wait_until};
-use read_back::{Commits, TranslationScore, check_equal, read_topic, score, wanted_keys};
+use read_back::{Commits, check_equal, read_topic, score, wanted_keys};
 
 const SOURCE_TOPIC: &str = "bench";
 const CHILD_ENV: &str = "FERRY_BENCH_CHILD";
@@ -150,7 +152,9 @@ fn run(data: &DataSet) -> Result<()> {
     let work = tempfile::Builder::new()
         .prefix("ferry-bench-copy-")
         .tempdir()?;
-    let w = work.path();
+    let kept = env::var_os("BENCH_KEEP").map(std::path::PathBuf::from);
+    let w = kept.as_deref().unwrap_or(work.path());
+    std::fs::create_dir_all(w)?;
     let (source, target) = (bed.source.bootstrap.clone(), bed.target.bootstrap.clone());
     let mut report = Report {
         lines: String::new(),
@@ -179,162 +183,185 @@ fn run(data: &DataSet) -> Result<()> {
         note: note.to_owned(),
     };
 
-    // The ceiling.
-    let perf_bytes = (data.records * data.value_size) as u64;
-    create_topic(&target, "perf-produce", data.partitions, &[])?;
-    let usage = Measured::spawn(
-        kafka_tools::producer_perf(&release, w, &target, "perf-produce", data)?,
-        "producer perf test",
-    )?
-    .wait()?;
-    report.row(Row {
-        name: "kafka-producer-perf-test (alone)".into(),
-        usage,
-        records: data.records,
-        bytes: perf_bytes,
-        note: "values only, no key or header".into(),
-    });
-    let usage = Measured::spawn(
-        kafka_tools::consumer_perf(&release, w, &source, SOURCE_TOPIC, data)?,
-        "consumer perf test",
-    )?
-    .wait()?;
-    report.row(copy_row("kafka-consumer-perf-test (alone)", usage, ""));
-    create_topic(&target, "perf-produce-shared", data.partitions, &[])?;
-    let producing = Measured::spawn(
-        kafka_tools::producer_perf(&release, w, &target, "perf-produce-shared", data)?,
-        "producer perf test",
-    )?;
-    let consuming = Measured::spawn(
-        kafka_tools::consumer_perf(&release, w, &source, SOURCE_TOPIC, data)?,
-        "consumer perf test",
-    )?;
-    let usage = consuming.wait()?.alongside(producing.wait()?);
-    report.row(Row {
-        name: "Kafka perf tools, producer and consumer at once".into(),
-        usage,
-        records: data.records,
-        bytes,
-        note: "the slower of the two".into(),
-    });
+    let only = env::var("BENCH_ONLY").unwrap_or_default();
+    let wants = |section: &str| only.is_empty() || only.split(',').any(|s| s == section);
 
-    for consumers in [1, 4] {
+    // The ceiling.
+    if wants("ceiling") {
+        let perf_bytes = (data.records * data.value_size) as u64;
+        create_topic(&target, "perf-produce", data.partitions, &[])?;
         let usage = Measured::spawn(
-            child(format!("fetch {source} {SOURCE_TOPIC} {consumers}"))?,
-            "raw fetch",
+            kafka_tools::producer_perf(&release, w, &target, "perf-produce", data)?,
+            "producer perf test",
+        )?
+        .wait()?;
+        report.row(Row {
+            name: "kafka-producer-perf-test (alone)".into(),
+            usage,
+            records: data.records,
+            bytes: perf_bytes,
+            note: "values only, no key or header".into(),
+        });
+        let usage = Measured::spawn(
+            kafka_tools::consumer_perf(&release, w, &source, SOURCE_TOPIC, data)?,
+            "consumer perf test",
+        )?
+        .wait()?;
+        report.row(copy_row("kafka-consumer-perf-test (alone)", usage, ""));
+        create_topic(&target, "perf-produce-shared", data.partitions, &[])?;
+        let producing = Measured::spawn(
+            kafka_tools::producer_perf(&release, w, &target, "perf-produce-shared", data)?,
+            "producer perf test",
+        )?;
+        let consuming = Measured::spawn(
+            kafka_tools::consumer_perf(&release, w, &source, SOURCE_TOPIC, data)?,
+            "consumer perf test",
+        )?;
+        let usage = consuming.wait()?.alongside(producing.wait()?);
+        report.row(Row {
+            name: "Kafka perf tools, producer and consumer at once".into(),
+            usage,
+            records: data.records,
+            bytes,
+            note: "the slower of the two".into(),
+        });
+
+        for consumers in [1, 4] {
+            let usage = Measured::spawn(
+                child(format!("fetch {source} {SOURCE_TOPIC} {consumers}"))?,
+                "raw fetch",
+            )?
+            .wait()?;
+            report.row(copy_row(
+                &format!("librdkafka raw fetch, {consumers} consumer(s) (alone)"),
+                usage,
+                "",
+            ));
+        }
+        create_topic(&target, "raw-produce", data.partitions, &[])?;
+        let usage = Measured::spawn(
+            child(format!("produce {target} raw-produce"))?,
+            "raw produce",
         )?
         .wait()?;
         report.row(copy_row(
-            &format!("librdkafka raw fetch, {consumers} consumer(s) (alone)"),
+            "librdkafka raw produce, ferry's settings (alone)",
             usage,
             "",
         ));
+        create_topic(&target, "raw-produce-shared", data.partitions, &[])?;
+        let producing = Measured::spawn(
+            child(format!("produce {target} raw-produce-shared"))?,
+            "raw produce",
+        )?;
+        let fetching = Measured::spawn(
+            child(format!("fetch {source} {SOURCE_TOPIC} 4"))?,
+            "raw fetch",
+        )?;
+        let usage = fetching.wait()?.alongside(producing.wait()?);
+        report.row(copy_row(
+            "librdkafka raw fetch (4) and produce at once",
+            usage,
+            "the slower of the two",
+        ));
     }
-    create_topic(&target, "raw-produce", data.partitions, &[])?;
-    let usage = Measured::spawn(
-        child(format!("produce {target} raw-produce"))?,
-        "raw produce",
-    )?
-    .wait()?;
-    report.row(copy_row(
-        "librdkafka raw produce, ferry's settings (alone)",
-        usage,
-        "",
-    ));
-    create_topic(&target, "raw-produce-shared", data.partitions, &[])?;
-    let producing = Measured::spawn(
-        child(format!("produce {target} raw-produce-shared"))?,
-        "raw produce",
-    )?;
-    let fetching = Measured::spawn(
-        child(format!("fetch {source} {SOURCE_TOPIC} 4"))?,
-        "raw fetch",
-    )?;
-    let usage = fetching.wait()?.alongside(producing.wait()?);
-    report.row(copy_row(
-        "librdkafka raw fetch (4) and produce at once",
-        usage,
-        "the slower of the two",
-    ));
 
     // The copies.
-    create_topic(&target, "naive-copy", data.partitions, &[])?;
-    let usage = Measured::spawn(
-        child(format!("naive {source} {target} {SOURCE_TOPIC} naive-copy"))?,
-        "naive loop",
-    )?
-    .wait()?;
-    check_equal(
-        &source_read,
-        &read_topic(&target, "naive-copy", data, &HashSet::new())?,
-        "the naive loop's copy",
-    )?;
-    report.row(copy_row(
-        "naive consume-then-produce loop",
-        usage,
-        "verified",
-    ));
+    if wants("naive") {
+        create_topic(&target, "naive-copy", data.partitions, &[])?;
+        let usage = Measured::spawn(
+            child(format!("naive {source} {target} {SOURCE_TOPIC} naive-copy"))?,
+            "naive loop",
+        )?
+        .wait()?;
+        check_equal(
+            &source_read,
+            &read_topic(&target, "naive-copy", data, &HashSet::new())?,
+            "the naive loop's copy",
+        )?;
+        report.row(copy_row(
+            "naive consume-then-produce loop",
+            usage,
+            "verified",
+        ));
+    }
 
     let groups = format!("^{GROUP_PREFIX}");
-    let replicate_dir = w.join("replicate");
-    ferry_runs::write_config(
-        &replicate_dir,
-        &source,
-        &target,
-        SOURCE_TOPIC,
-        "ferry-replicate",
-        &groups,
-    )?;
-    create_topic(&target, "ferry-replicate", data.partitions, &[])?;
-    let usage = ferry_runs::replicate(&replicate_dir)?;
-    check_equal(
-        &source_read,
-        &read_topic(&target, "ferry-replicate", data, &HashSet::new())?,
-        "ferry replicate's copy",
-    )?;
-    report.row(copy_row(
-        "**ferry replicate --until-caught-up**",
-        usage,
-        "verified; whole process",
-    ));
+    if wants("replicate") {
+        let replicate_dir = w.join("replicate");
+        ferry_runs::write_config(
+            &replicate_dir,
+            &source,
+            &target,
+            SOURCE_TOPIC,
+            "ferry-replicate",
+            &groups,
+        )?;
+        create_topic(&target, "ferry-replicate", data.partitions, &[])?;
+        let usage = ferry_runs::replicate(&replicate_dir)?;
+        check_equal(
+            &source_read,
+            &read_topic(&target, "ferry-replicate", data, &HashSet::new())?,
+            "ferry replicate's copy",
+        )?;
+        report.row(copy_row(
+            "**ferry replicate --until-caught-up**",
+            usage,
+            "verified; whole process",
+        ));
+    }
+    let mut scores = Vec::new();
+    if wants("apply") {
+        let apply_dir = w.join("apply");
+        ferry_runs::write_config(
+            &apply_dir,
+            &source,
+            &target,
+            SOURCE_TOPIC,
+            "ferry-apply",
+            &groups,
+        )?;
+        let applied = ferry_runs::apply(&apply_dir)?;
+        let ferry_read = read_topic(&target, "ferry-apply", data, &wanted)?;
+        check_equal(&source_read, &ferry_read, "ferry apply's copy")?;
+        report.row(copy_row(
+            "**ferry apply, copy step**",
+            applied.copy_step,
+            "verified; fenced (transactions)",
+        ));
+        report.row(copy_row(
+            "ferry apply, whole run",
+            applied.whole,
+            "topic, copy, catch-up with verification, offsets, drain, verify",
+        ));
+        let ferry_offsets = translated(&target, &commits, "ferry-apply")?;
+        scores.push(("ferry", score(&commits, &ferry_offsets, &ferry_read, data)?));
+    }
+    if wants("mm2") {
+        let (mm2_usage, mm2_first, mm2_offsets) =
+            mirror_maker(&release, w, &source, &target, data, &commits)?;
+        let mm2_read = read_topic(&target, "source.bench", data, &wanted)?;
+        check_equal(&source_read, &mm2_read, "MirrorMaker 2's copy")?;
+        report.row(copy_row(
+            "**MirrorMaker 2** (dedicated mode)",
+            mm2_usage,
+            &format!("verified; first record on the target after {mm2_first:.1} s"),
+        ));
+        scores.push((
+            "MirrorMaker 2",
+            score(&commits, &mm2_offsets, &mm2_read, data)?,
+        ));
+    }
 
-    let apply_dir = w.join("apply");
-    ferry_runs::write_config(
-        &apply_dir,
-        &source,
-        &target,
-        SOURCE_TOPIC,
-        "ferry-apply",
-        &groups,
-    )?;
-    let applied = ferry_runs::apply(&apply_dir)?;
-    let ferry_read = read_topic(&target, "ferry-apply", data, &wanted)?;
-    check_equal(&source_read, &ferry_read, "ferry apply's copy")?;
-    report.row(copy_row(
-        "**ferry apply, copy step**",
-        applied.copy_step,
-        "verified; fenced (transactions)",
-    ));
-    report.row(copy_row(
-        "ferry apply, whole run",
-        applied.whole,
-        "topic, copy, catch-up with verification, offsets, drain, verify",
-    ));
-    let ferry_offsets = translated(&target, &commits, "ferry-apply")?;
-    let ferry_score = score(&commits, &ferry_offsets, &ferry_read, data)?;
-
-    let (mm2_usage, mm2_first, mm2_offsets) =
-        mirror_maker(&release, w, &source, &target, data, &commits)?;
-    let mm2_read = read_topic(&target, "source.bench", data, &wanted)?;
-    check_equal(&source_read, &mm2_read, "MirrorMaker 2's copy")?;
-    report.row(copy_row(
-        "**MirrorMaker 2** (dedicated mode)",
-        mm2_usage,
-        &format!("verified; first record on the target after {mm2_first:.1} s"),
-    ));
-    let mm2_score = score(&commits, &mm2_offsets, &mm2_read, data)?;
-
-    ratios(&mut report, &ferry_score, &mm2_score);
+    if only.is_empty() {
+        ratios(&mut report);
+    }
+    for (who, s) in scores {
+        report.line(format!(
+            "offset translation, {who}: {} group positions, {} records would be reprocessed, {} skipped, {} positions not translated",
+            s.positions, s.reprocessed, s.skipped, s.missing
+        ));
+    }
     report.line(format!(
         "MirrorMaker 2 settings: {}",
         kafka_tools::mirror_settings(data.partitions)
@@ -462,7 +489,7 @@ fn mirror_maker(
     Ok((usage, first.unwrap_or(0.0), last.0))
 }
 
-fn ratios(report: &mut Report, ferry: &TranslationScore, mm2: &TranslationScore) {
+fn ratios(report: &mut Report) {
     let mm2_row = report.find("**MirrorMaker 2**");
     let (mm2_rate, mm2_cpu) = (mm2_row.mb_per_s(), mm2_row.cpu_per_gib());
     let kafka_at_once = report
@@ -485,12 +512,6 @@ fn ratios(report: &mut Report, ferry: &TranslationScore, mm2: &TranslationScore)
         ));
     }
     lines.push(format!("ceiling at once: {ceiling:.1} MB/s (Kafka perf tools {kafka_at_once:.1}, librdkafka {raw_at_once:.1})"));
-    for (who, s) in [("ferry", ferry), ("MirrorMaker 2", mm2)] {
-        lines.push(format!(
-            "offset translation, {who}: {} group positions, {} records would be reprocessed, {} skipped, {} positions not translated",
-            s.positions, s.reprocessed, s.skipped, s.missing
-        ));
-    }
     for line in lines {
         report.line(line);
     }
