@@ -54,8 +54,11 @@ use crate::inspect::group_consumer;
 
 /// Topics per CreateTopics request.
 const CREATE_TOPICS_CHUNK: usize = 500;
-/// How long created topics may take to show up in metadata with all their partitions.
+/// How long created topics may take to show up in metadata with all their partitions, plus
+/// [`METADATA_TIMEOUT_PER_PARTITION`] for each: a Kafka broker on this 2-core machine creates the
+/// 12,000 partitions of the plan benchmark's data set in well over 30 s (a log directory each).
 const METADATA_TIMEOUT: Duration = Duration::from_secs(30);
+const METADATA_TIMEOUT_PER_PARTITION: Duration = Duration::from_millis(20);
 /// Parallel consumers committing group offsets in [`bench`].
 const COMMIT_WORKERS: usize = 8;
 
@@ -341,7 +344,9 @@ fn create_topics(admin: &AdminClient<DefaultClientContext>, specs: &[TopicSpec])
 }
 
 fn wait_for_topics(admin: &AdminClient<DefaultClientContext>, specs: &[TopicSpec]) -> Result<()> {
-    let deadline = Instant::now() + METADATA_TIMEOUT;
+    let partitions: u32 = specs.iter().map(|spec| spec.partitions.max(0) as u32).sum();
+    let limit = METADATA_TIMEOUT + METADATA_TIMEOUT_PER_PARTITION * partitions;
+    let deadline = Instant::now() + limit;
     loop {
         let metadata = admin
             .inner()
@@ -368,7 +373,7 @@ fn wait_for_topics(admin: &AdminClient<DefaultClientContext>, specs: &[TopicSpec
                 .collect();
             bail!(
                 "after {}s, metadata still lacks {} created topic(s), e.g. {}",
-                METADATA_TIMEOUT.as_secs(),
+                limit.as_secs(),
                 missing.len(),
                 names.join(", ")
             );
