@@ -12,6 +12,7 @@ use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 
+use super::broker_failures::BrokerFailures;
 use super::kafka_log;
 
 /// The two clients of one cluster.
@@ -80,6 +81,8 @@ struct Recorded {
     requests: BTreeMap<(ClientKind, String), BTreeMap<String, u64>>,
     /// Statistics events received so far, per client.
     stats_seen: [u64; 2],
+    /// The latest failure of each bootstrap server, from errors and `FAIL` log lines.
+    brokers: BrokerFailures,
 }
 
 /// Shared by both clients of a cluster and by the thread that serves their main queues.
@@ -94,9 +97,13 @@ impl Recorder {
         self.recorded.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A log line of a client of cluster `role`, at syslog `level`: traced by [`kafka_log`].
+    /// A log line of a client of cluster `role`, at syslog `level`: traced by [`kafka_log`]
+    /// (a `FAIL` line is also kept for [`Recorder::none_can_answer`]).
     pub fn log(&self, role: &str, level: i32, facility: &str, message: &str) {
         kafka_log::log_as(role, kafka_log::level_from_syslog(level), facility, message);
+        if facility == "FAIL" {
+            self.lock().brokers.log(facility, message);
+        }
     }
 
     /// A global error of a client of cluster `role`: traced by [`kafka_log`], and kept for
@@ -109,6 +116,7 @@ impl Recorder {
             at: Instant::now(),
         };
         let mut recorded = self.lock();
+        recorded.brokers.error(code, reason);
         if code != RDKafkaErrorCode::AllBrokersDown {
             recorded.last_cause = Some(error.clone());
         }
@@ -141,6 +149,17 @@ impl Recorder {
             Some(cause) if error.code == RDKafkaErrorCode::AllBrokersDown => Some(cause.clone()),
             _ => Some(error.clone()),
         }
+    }
+
+    /// When every server of `servers` last refused the connection or does not resolve: what
+    /// each answered (see [`BrokerFailures::none_can_answer`]).
+    pub fn none_can_answer(&self, servers: &str) -> Option<String> {
+        self.lock().brokers.none_can_answer(servers)
+    }
+
+    /// "no broker answered within Ns", with the servers that refused or do not resolve.
+    pub fn no_answer(&self, servers: &str, seconds: u64) -> String {
+        self.lock().brokers.no_answer(servers, seconds)
     }
 
     /// Brokers up according to the latest statistics of either client (`None` before the first).

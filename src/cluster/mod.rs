@@ -2,6 +2,7 @@
 //! rdkafka implementation.
 
 mod alter_configs_ffi;
+mod broker_failures;
 mod client_config;
 mod cluster_access;
 mod cluster_error;

@@ -17,6 +17,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::alter_configs_ffi::set_topic_configs;
+use super::broker_failures::FailureKind;
 use super::client_config::{client_config, redacted};
 use super::commit_offsets_ffi::commit_offsets;
 use super::context::{ClientKind, ClusterContext, Recorder};
@@ -69,7 +70,8 @@ const LIST_OFFSETS_CHUNK: usize = 1000;
 impl RdKafkaCluster {
     /// Creates the clients of the `role` cluster ("source" or "target") and waits until it
     /// answers, at most `timeout`, which is also the deadline of every later call. Fails with
-    /// [`ClusterError::Unreachable`] when no broker answered in time and with
+    /// [`ClusterError::Unreachable`] when no broker answered in time (at once when every
+    /// bootstrap server refused the connection or does not resolve) and with
     /// [`ClusterError::Unauthorized`] as soon as authentication fails.
     pub fn connect(
         role: &str,
@@ -159,7 +161,9 @@ impl RdKafkaCluster {
     }
 
     /// Waits until the consumer has learnt the cluster id (its first Metadata response) or a
-    /// broker connection is up, failing early only on authentication errors.
+    /// broker connection is up, failing early on authentication errors and as soon as every
+    /// bootstrap server refused the connection or does not resolve (a server that accepts the
+    /// connection but does not answer gets the whole timeout).
     fn wait_until_reachable(&self) -> Result<(), ClusterError> {
         let started = Instant::now();
         let deadline = started + self.timeout;
@@ -169,11 +173,23 @@ impl RdKafkaCluster {
             {
                 return Err(self.unauthorized(failure.reason));
             }
+            if let Some(detail) = self.recorder.none_can_answer(&self.servers) {
+                return Err(self.unreachable(detail));
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
+                // An error that says why (TLS, a disconnect) is shown as it is; a refusal of
+                // some servers, or nothing but "all brokers down", means the others were silent.
                 let detail = match self.recorder.error_since(started) {
-                    Some(e) => e.reason,
-                    None => format!("no broker answered within {}s", self.timeout.as_secs()),
+                    Some(e)
+                        if e.code != RDKafkaErrorCode::AllBrokersDown
+                            && FailureKind::of(Some(e.code), &e.reason) == FailureKind::Other =>
+                    {
+                        e.reason
+                    }
+                    _ => self
+                        .recorder
+                        .no_answer(&self.servers, self.timeout.as_secs()),
                 };
                 return Err(self.unreachable(detail));
             }
