@@ -35,9 +35,27 @@ pub enum Allowed {
         min: i64,
         max: i64,
         or: Option<i64>,
+        /// What a lower value costs: whether a clamp down may be accepted as an adjustment.
+        lowering: Lowering,
     },
     /// One of these texts (compared after [`normalize`]).
     OneOf(&'static [&'static str]),
+}
+
+/// What a lower value of a ranged key costs. A clamp towards less durability or less capacity
+/// is a blocker that `accept_adjustments` does not clear (the user must write the value); a
+/// clamp towards more is an adjustment (see `crate::ckafka::adjust` and docs/ckafka.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lowering {
+    /// A lower value keeps records for less time or fewer bytes, takes smaller records, or
+    /// acknowledges writes on fewer replicas.
+    Loses,
+    /// As [`Lowering::Loses`], and any negative value means "no limit" (Kafka's `retention.ms`
+    /// and `retention.bytes`): more than every finite value, never less.
+    LosesNegativeIsUnlimited,
+    /// Neither way keeps less: `segment.ms` says when a segment rolls, and retention still keeps
+    /// every record for `retention.ms` whatever the segment size.
+    Neutral,
 }
 
 /// A key's field names in a cloud API: set in requests as `request`, read back from the topic

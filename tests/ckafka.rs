@@ -55,7 +55,7 @@ cluster "target" {{
   }}
 }}
 topic "wide" {{
-  replication_factor = 5
+  config = {{ "segment.ms" = "3600000" }}
 }}
 hook "switch_producers" {{
   command = ["true"]
@@ -172,9 +172,9 @@ fn plan_shows_each_adjustment_ckafkas_rules_force_and_blocks_until_accepted() {
     assert_eq!(
         adjustments(wide),
         [(
-            "replication_factor".to_string(),
-            json!("5"),
-            json!("3"),
+            "config.segment.ms".to_string(),
+            json!("3600000"),
+            json!("86400000"),
             false
         )]
     );
@@ -209,7 +209,7 @@ fn plan_shows_each_adjustment_ckafkas_rules_force_and_blocks_until_accepted() {
     let human = ferry(b.dir.path()).arg("plan").output().unwrap();
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(
-        text.contains("adjusted replication_factor: 5 -> 3"),
+        text.contains("adjusted config.segment.ms: \"3600000\" -> \"86400000\""),
         "{text}"
     );
     assert!(
@@ -238,8 +238,8 @@ fn apply_through_the_emulator_creates_the_adjusted_topics_on_the_target_broker()
     assert!(!zipped.contains_key("compression.type"), "{zipped:?}");
     // Kafka's default 7 days carries (CKafka's own default would be 2 hours).
     assert_eq!(zipped["retention.ms"], "604800000");
-    // The replica count CKafka was asked for is what the API reports back (the emulator's one
-    // test broker holds one replica): the next plan below reads it and finds nothing to change.
+    // The segment roll CKafka was asked for is what the API reports back: the next plan below
+    // reads it and finds nothing to change.
 
     // Every topic went through CreateTopic on the API, none through the Kafka admin protocol
     // of ferry (the emulator is the only one creating them).
@@ -567,8 +567,8 @@ fn partitions_declared_after_the_migration_are_added_through_create_partition() 
 
     let hcl = b.dir.path().join("main.hcl");
     let text = std::fs::read_to_string(&hcl).unwrap().replace(
-        "  replication_factor = 5\n",
-        "  replication_factor = 5\n  partitions         = 4\n",
+        "  config = { \"segment.ms\" = \"3600000\" }\n",
+        "  config = { \"segment.ms\" = \"3600000\" }\n  partitions = 4\n",
     );
     std::fs::write(&hcl, text).unwrap();
     let plan = plan_json(b.dir.path());

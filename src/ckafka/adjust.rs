@@ -6,20 +6,29 @@ use std::collections::BTreeMap;
 
 use crate::cluster::TopicConfig;
 use crate::diff::{Adjustment, ConfigChange, Origin, TopicChange, Valued};
-use crate::platform::{Allowed, KeySpec, Platform, normalize};
+use crate::platform::{Allowed, KeySpec, Lowering, Platform, normalize};
 
 use super::limits::{self, PARTITIONS_MAX, REPLICAS_MAX, REPLICAS_MIN};
+
+mod shortening;
+
+pub use shortening::{Held, RetentionFacts, Shortening};
 
 /// What a value outside the allowed set becomes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValueFix {
-    /// The nearest allowed value, and why.
+    /// The nearest allowed value that keeps at least as much (longer retention, larger records,
+    /// more in-sync replicas; either way for a neutral key), and why: an adjustment.
     Clamp { to: String, reason: String },
+    /// Every allowed value keeps less: a blocker that `accept_adjustments` does not clear.
+    Shorten(Shortening),
     /// No allowed value means the same; the topic is blocked.
     Invalid { reason: String },
 }
 
-/// Whether `value` is allowed for `spec`.
+/// Whether `value` is allowed for `spec`. Out of range, the value moves towards more when it
+/// can (below the minimum; above the maximum to an allowed "no limit"); a move towards less is
+/// a [`ValueFix::Shorten`], unless the key's [`Lowering`] is neutral.
 pub fn check_value(spec: &KeySpec, value: &str) -> Result<(), ValueFix> {
     match spec.allowed {
         Allowed::Any => Ok(()),
@@ -33,7 +42,12 @@ pub fn check_value(spec: &KeySpec, value: &str) -> Result<(), ValueFix> {
                 })
             }
         }
-        Allowed::Range { min, max, or } => {
+        Allowed::Range {
+            min,
+            max,
+            or,
+            lowering,
+        } => {
             let Ok(n) = value.trim().parse::<i64>() else {
                 return Err(ValueFix::Invalid {
                     reason: format!("{} must be an integer for CKafka", spec.key),
@@ -42,27 +56,72 @@ pub fn check_value(spec: &KeySpec, value: &str) -> Result<(), ValueFix> {
             if Some(n) == or || (min..=max).contains(&n) {
                 return Ok(());
             }
-            let (to, bound) = if n < min {
-                (min, format!("below CKafka's minimum {min}"))
-            } else {
-                (max, format!("above CKafka's maximum {max}"))
+            let negative_unlimited = lowering == Lowering::LosesNegativeIsUnlimited;
+            // CKafka's own spelling of "no limit", when it has one.
+            let unlimited = or.filter(|u| negative_unlimited && *u < 0);
+            let clamp = |to: i64, reason: String| {
+                Err(ValueFix::Clamp {
+                    to: to.to_string(),
+                    reason,
+                })
             };
-            Err(ValueFix::Clamp {
-                to: to.to_string(),
-                reason: bound,
-            })
+            let shorten = |unlimited: bool| {
+                Err(ValueFix::Shorten(Shortening {
+                    key: spec.key.to_string(),
+                    from: value.trim().to_string(),
+                    unlimited,
+                    min,
+                    max,
+                }))
+            };
+            match (n < 0 && negative_unlimited, unlimited) {
+                (true, Some(u)) => clamp(
+                    u,
+                    format!("{n} means no limit, as {u} does, which is how CKafka writes it"),
+                ),
+                (true, None) => shorten(true),
+                (false, _) if n < min => clamp(min, format!("{n} is below CKafka's minimum {min}")),
+                (false, Some(u)) => clamp(
+                    u,
+                    format!(
+                        "{n} is above CKafka's maximum {max}; {u} (no limit) keeps at least as much"
+                    ),
+                ),
+                (false, None) if lowering == Lowering::Neutral => {
+                    clamp(max, format!("{n} is above CKafka's maximum {max}"))
+                }
+                (false, None) => shorten(false),
+            }
         }
     }
 }
 
-/// Replicas above CKafka's maximum come down to it (the data is still replicated, just by fewer
-/// brokers); the adjustment says so.
-pub fn adjust_replication(r: Valued<i32>, out: &mut Vec<Adjustment>) -> Valued<i32> {
-    let to = r.value.clamp(REPLICAS_MIN, REPLICAS_MAX);
+/// Replicas below CKafka's minimum come up to it with an adjustment; above its maximum they
+/// would survive fewer broker failures, so that blocks the topic until its block declares a
+/// count CKafka takes (`accept_adjustments` does not approve it). The value is returned as
+/// asked when it blocks.
+pub fn adjust_replication(
+    topic: &str,
+    r: Valued<i32>,
+    adjustments: &mut Vec<Adjustment>,
+    blocked: &mut Vec<String>,
+) -> Valued<i32> {
+    if r.value > REPLICAS_MAX {
+        let shortening = Shortening {
+            key: "replication_factor".into(),
+            from: r.value.to_string(),
+            unlimited: false,
+            min: REPLICAS_MIN.into(),
+            max: REPLICAS_MAX.into(),
+        };
+        blocked.push(shortening.blocker(topic, r.origin, None));
+        return r;
+    }
+    let to = r.value.max(REPLICAS_MIN);
     if to == r.value {
         return r;
     }
-    out.push(Adjustment {
+    adjustments.push(Adjustment {
         key: "replication_factor".into(),
         from: Some(r.value.to_string()),
         to: Some(to.to_string()),
@@ -95,12 +154,17 @@ pub fn blockers(target_name: &str, source_name: &str, partitions: Option<i32>) -
     out
 }
 
-/// Config values outside CKafka's ranges: clamped with an adjustment each, or a blocker. A
-/// clamped value the target already has is no change any more (the adjustment stays).
+/// Config values outside CKafka's ranges: clamped towards more with an adjustment each, or a
+/// blocker (no value would do, or every allowed value keeps less: see [`Shortening`], worded
+/// for `topic`, the source topic's name, with the plan's `facts` when it measured them). A
+/// clamped value the target already has is no change any more (the adjustment stays); a
+/// blocked one stays as asked.
 pub fn adjust_config(
+    topic: &str,
     changes: &mut Vec<ConfigChange>,
     adjustments: &mut Vec<Adjustment>,
     blocked: &mut Vec<String>,
+    facts: Option<&RetentionFacts>,
 ) {
     changes.retain_mut(|c| {
         let Some(spec) = Platform::Ckafka.key(&c.key) else {
@@ -118,12 +182,16 @@ pub fn adjust_config(
                 ));
                 true
             }
+            Err(ValueFix::Shorten(shortening)) => {
+                blocked.push(shortening.blocker(topic, c.origin, facts));
+                true
+            }
             Err(ValueFix::Clamp { to, reason }) => {
                 adjustments.push(Adjustment {
                     key: format!("config.{}", c.key),
                     from: Some(c.after.clone()),
                     to: Some(to.clone()),
-                    reason: format!("{} is {reason}", c.after),
+                    reason,
                     accepted: false,
                 });
                 c.after = to;
@@ -215,26 +283,81 @@ mod tests {
         Platform::Ckafka.key(key).unwrap()
     }
 
+    /// What a rules-table check came to, for the table below.
+    #[derive(Debug, PartialEq)]
+    enum Verdict {
+        Allowed,
+        Adjusted(&'static str),
+        Blocks,
+    }
+
+    /// Every ranged key in both directions: towards more (or neutral) is an adjustment, towards
+    /// less retention, smaller records or fewer in-sync replicas is a blocker, and "no limit"
+    /// is never clamped to a minimum (issue 15).
     #[test]
-    fn values_outside_the_ranges_clamp_to_the_nearest_bound() {
+    fn every_clamp_towards_less_blocks_and_towards_more_adjusts() {
+        use Verdict::*;
         let cases = [
-            ("retention.ms", "1000", Some("60000")),
-            ("retention.ms", "604800000", None),
-            ("retention.ms", "99999999999", Some("7776000000")),
-            ("segment.ms", "3600000", Some("86400000")),
-            ("max.message.bytes", "20000000", Some("12582912")),
-            ("retention.bytes", "-1", None),
-            ("retention.bytes", "1000", Some("1073741824")),
-            ("min.insync.replicas", "0", Some("1")),
+            ("retention.ms", "604800000", Allowed),
+            ("retention.ms", "1000", Adjusted("60000")),
+            ("retention.ms", "-1", Blocks),
+            ("retention.ms", "-2", Blocks),
+            ("retention.ms", "99999999999", Blocks),
+            ("retention.bytes", "-1", Allowed),
+            ("retention.bytes", "-5", Adjusted("-1")),
+            ("retention.bytes", "1000", Adjusted("1073741824")),
+            ("retention.bytes", "2000000000000", Adjusted("-1")),
+            ("max.message.bytes", "100", Adjusted("1024")),
+            ("max.message.bytes", "20000000", Blocks),
+            ("min.insync.replicas", "0", Adjusted("1")),
+            ("min.insync.replicas", "4", Blocks),
+            ("segment.ms", "3600000", Adjusted("86400000")),
+            ("segment.ms", "99999999999", Adjusted("7776000000")),
         ];
         for (key, value, want) in cases {
             let got = match check_value(spec(key), value) {
-                Ok(()) => None,
-                Err(ValueFix::Clamp { to, .. }) => Some(to),
+                Ok(()) => Allowed,
+                Err(ValueFix::Clamp { to, .. }) => Adjusted(Box::leak(to.into_boxed_str())),
+                Err(ValueFix::Shorten(_)) => Blocks,
                 Err(other) => panic!("{key}={value}: {other:?}"),
             };
-            assert_eq!(got.as_deref(), want, "{key}={value}");
+            assert_eq!(got, want, "{key}={value}");
         }
+    }
+
+    #[test]
+    fn keep_forever_blocks_with_the_figures_and_the_hcl_to_write() {
+        let mut changes = vec![ConfigChange {
+            key: "retention.ms".into(),
+            before: None,
+            after: "-1".into(),
+            origin: Origin::Source,
+        }];
+        let facts = RetentionFacts {
+            older_than_max_retention: Some(Held {
+                records: 12_345,
+                bytes: Some(3 << 20),
+            }),
+            larger_than_max_message: None,
+        };
+        let (mut adj, mut blocked) = (Vec::new(), Vec::new());
+        adjust_config("events", &mut changes, &mut adj, &mut blocked, Some(&facts));
+        assert!(adj.is_empty(), "not an adjustment: {adj:?}");
+        assert_eq!(
+            changes[0].after, "-1",
+            "the value stays as asked while blocked"
+        );
+        let b = &blocked[0];
+        for part in [
+            "keeps records forever",
+            "7776000000 ms (90 days)",
+            "accept_adjustments does not approve",
+            "12,345 records (3 MiB)",
+            r#"topic "events" { config = { "retention.ms" = "7776000000" } }"#,
+        ] {
+            assert!(b.contains(part), "{part:?} missing from {b}");
+        }
+        assert!(!b.contains("\"60000\""), "never the minimum: {b}");
     }
 
     #[test]
@@ -252,30 +375,32 @@ mod tests {
     }
 
     #[test]
-    fn five_replicas_become_three_with_an_adjustment() {
-        let mut out = Vec::new();
+    fn five_replicas_block_and_two_are_taken_as_they_are() {
+        let (mut adj, mut blocked) = (Vec::new(), Vec::new());
         let r = adjust_replication(
+            "orders",
             Valued {
                 value: 5,
                 origin: Origin::Source,
             },
-            &mut out,
+            &mut adj,
+            &mut blocked,
         );
-        assert_eq!(r.value, 3);
-        assert_eq!(out.len(), 1);
-        assert_eq!(
-            (out[0].from.as_deref(), out[0].to.as_deref()),
-            (Some("5"), Some("3"))
-        );
-        let mut none = Vec::new();
-        adjust_replication(
+        assert_eq!(r.value, 5, "kept as asked while blocked");
+        assert!(adj.is_empty());
+        assert!(blocked[0].contains(r#"topic "orders" { replication_factor = 3 }"#));
+        let (mut adj, mut blocked) = (Vec::new(), Vec::new());
+        let r = adjust_replication(
+            "orders",
             Valued {
                 value: 2,
                 origin: Origin::Declared,
             },
-            &mut none,
+            &mut adj,
+            &mut blocked,
         );
-        assert!(none.is_empty());
+        assert_eq!(r.value, 2);
+        assert!(adj.is_empty() && blocked.is_empty());
     }
 
     #[test]
@@ -295,7 +420,7 @@ mod tests {
             },
         ];
         let (mut adj, mut blocked) = (Vec::new(), Vec::new());
-        adjust_config(&mut changes, &mut adj, &mut blocked);
+        adjust_config("t", &mut changes, &mut adj, &mut blocked, None);
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].after, "86400000");
         assert_eq!(adj.len(), 2);

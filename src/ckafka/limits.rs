@@ -3,7 +3,7 @@
 //! Collected from Tencent Cloud's public docs and SDK models (see docs/ckafka.md); where sources
 //! disagree the stricter range is used.
 
-use crate::platform::{Allowed, ApiField, ApiKind, KeySpec};
+use crate::platform::{Allowed, ApiField, ApiKind, KeySpec, Lowering};
 
 /// Longest topic name CKafka accepts.
 pub const TOPIC_NAME_MAX: usize = 128;
@@ -49,7 +49,9 @@ const fn key(
 }
 
 /// Topic config keys CKafka accepts through API 3.0: what a topic uses when the key is not set,
-/// the allowed values, and the request / `Config` field names.
+/// the allowed values, and the request / `Config` field names. A ranged key's `lowering` says
+/// which clamps block: one towards less retention, smaller records or fewer in-sync replicas is
+/// a blocker `accept_adjustments` does not clear (docs/ckafka.md, "Which clamps block").
 pub const TOPIC_KEYS: &[KeySpec] = &[
     key(
         "cleanup.policy",
@@ -66,6 +68,7 @@ pub const TOPIC_KEYS: &[KeySpec] = &[
             min: 1024,
             max: 12_582_912,
             or: None,
+            lowering: Lowering::Loses,
         },
         "MaxMessageBytes",
         "MaxMessageBytes",
@@ -78,6 +81,7 @@ pub const TOPIC_KEYS: &[KeySpec] = &[
             min: 1,
             max: REPLICAS_MAX as i64,
             or: None,
+            lowering: Lowering::Loses,
         },
         "MinInsyncReplicas",
         "MinInsyncReplicas",
@@ -90,6 +94,7 @@ pub const TOPIC_KEYS: &[KeySpec] = &[
             min: 1_073_741_824,
             max: 1_099_511_627_776,
             or: Some(-1),
+            lowering: Lowering::LosesNegativeIsUnlimited,
         },
         "RetentionBytes",
         "RetentionBytes",
@@ -103,6 +108,7 @@ pub const TOPIC_KEYS: &[KeySpec] = &[
             min: 60_000,
             max: 7_776_000_000,
             or: None,
+            lowering: Lowering::LosesNegativeIsUnlimited,
         },
         "RetentionMs",
         "Retention",
@@ -115,6 +121,7 @@ pub const TOPIC_KEYS: &[KeySpec] = &[
             min: 86_400_000,
             max: 7_776_000_000,
             or: None,
+            lowering: Lowering::Neutral,
         },
         "SegmentMs",
         "SegmentMs",

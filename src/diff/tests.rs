@@ -498,7 +498,7 @@ fn run_ckafka(c: Case, accept: bool) -> TopicChange {
 fn ckafka_rules_turn_every_forced_change_into_a_labelled_adjustment() {
     let source = topic(
         6,
-        5,
+        1,
         10,
         &[
             ("retention.ms", "1000"),
@@ -524,7 +524,6 @@ fn ckafka_rules_turn_every_forced_change_into_a_labelled_adjustment() {
         adjusted,
         [
             ("config.compression.type", Some("gzip"), None, false),
-            ("replication_factor", Some("5"), Some("3"), false),
             ("config.retention.ms", Some("1000"), Some("60000"), false),
         ]
     );
@@ -535,23 +534,52 @@ fn ckafka_rules_turn_every_forced_change_into_a_labelled_adjustment() {
 
     let t = run_ckafka(case("accepted", Some(source), None), true);
     assert_eq!(t.action, Action::Create);
-    assert_eq!(t.replication_factor.unwrap().value, 3);
     let retention = t.config.iter().find(|c| c.key == "retention.ms").unwrap();
     assert_eq!(retention.after, "60000");
     assert!(t.adjustments.iter().all(|a| a.accepted));
 }
 
+/// Issue 15: what keeps less (forever to 90 days, five replicas to three) is no adjustment
+/// `accept_adjustments` approves; only the value written in the topic's block clears it.
+#[test]
+fn keeping_less_blocks_even_when_adjustments_are_accepted() {
+    let source = topic(6, 5, 10, &[("retention.ms", "-1")]);
+    let t = run_ckafka(case("forever", Some(source.clone()), None), true);
+    assert_eq!(t.action, Action::Blocked);
+    assert!(t.adjustments.is_empty(), "{:?}", t.adjustments);
+    let blocked = t.blocked.join("\n");
+    for part in [
+        r#"topic "t" { replication_factor = 3 }"#,
+        r#"topic "t" { config = { "retention.ms" = "7776000000" } }"#,
+    ] {
+        assert!(blocked.contains(part), "{part:?} missing from {blocked}");
+    }
+
+    let c = Case {
+        block: Some(block(None, Some(3), &[("retention.ms", "7776000000")])),
+        ..case("written", Some(source), None)
+    };
+    let t = run_ckafka(c, false);
+    assert_eq!(t.action, Action::Create, "{:?}", t.blocked);
+    let retention = t.config.iter().find(|c| c.key == "retention.ms").unwrap();
+    assert_eq!(retention.after, "7776000000");
+}
+
 #[test]
 fn a_topic_block_overrides_the_global_acceptance() {
-    let mut b = block(None, Some(5), &[]);
+    let mut b = block(None, None, &[]);
     b.accept_adjustments = Some(false);
     let c = Case {
         block: Some(b),
-        ..case("topic says no", Some(topic(1, 1, 0, &[])), None)
+        ..case(
+            "topic says no",
+            Some(topic(1, 1, 0, &[("retention.ms", "1000")])),
+            None,
+        )
     };
     let t = run_ckafka(c, true);
     assert_eq!(t.action, Action::Blocked);
-    assert_eq!(t.adjustments[0].key, "replication_factor");
+    assert_eq!(t.adjustments[0].key, "config.retention.ms");
 }
 
 #[test]

@@ -115,11 +115,18 @@ fn diff_topic(
         let mut declared = desired.topics.config.clone();
         declared.extend(block.map(|b| b.config.clone()).unwrap_or_default());
         change.adjustments = adjust::dropped_keys(source.map(|s| &s.config), &declared);
-        replication = adjust::adjust_replication(replication, &mut change.adjustments);
+        replication = adjust::adjust_replication(
+            name,
+            replication,
+            &mut change.adjustments,
+            &mut change.blocked,
+        );
         adjust::adjust_config(
+            name,
             &mut change.config,
             &mut change.adjustments,
             &mut change.blocked,
+            None,
         );
         change
             .blocked
