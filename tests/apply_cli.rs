@@ -267,6 +267,30 @@ fn a_saved_plan_applies_without_asking_and_a_stale_one_is_refused() {
         .assert()
         .success();
     assert_eq!(statuses(&state(dir.path())), ["done", "done"]);
+
+    // A plan made against this state, then the state file replaced by another one of the same
+    // migration and serial (a restored copy of another run): the lineage tells them apart.
+    ferry(dir.path())
+        .args(["plan", "--out"])
+        .arg(&plan)
+        .assert()
+        .success();
+    let path = dir.path().join("ferry.state.json");
+    let mut other = state(dir.path());
+    other["lineage"] = "00000000-0000-4000-8000-000000000000".into();
+    let replaced = serde_json::to_string_pretty(&other).unwrap();
+    std::fs::write(&path, &replaced).unwrap();
+    ferry(dir.path())
+        .arg("apply")
+        .arg(&plan)
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("is stale").and(predicate::str::contains(
+                "the state file was replaced by another one (lineage",
+            )),
+        );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), replaced);
 }
 
 #[test]

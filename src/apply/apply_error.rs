@@ -54,11 +54,6 @@ pub enum ApplyError {
     },
 
     #[error(
-        "the state file belongs to migration \"{recorded}\", not \"{declared}\". Point the state block at this migration's own file, or remove the old one if that migration is finished."
-    )]
-    OtherMigration { recorded: String, declared: String },
-
-    #[error(
         "ferry replicate copies data, which only the mirror scheme does; migration \"{migration}\" uses scheme {scheme}. Nothing was copied."
     )]
     ReplicateNeedsMirror { migration: String, scheme: String },

@@ -27,6 +27,12 @@ pub enum Staleness {
         planned: Option<u64>,
         now: Option<u64>,
     },
+    /// Another state file is in place of the one planned against (another lineage): its serial
+    /// may even be the same.
+    OtherState {
+        planned: String,
+        now: String,
+    },
     Metadata,
 }
 
@@ -54,27 +60,48 @@ impl SavedPlan {
         Ok(saved)
     }
 
-    /// Every way the world moved since the plan was saved; empty when it can be applied.
-    pub fn staleness(
-        &self,
-        config: &str,
-        state_serial: Option<u64>,
-        metadata: &str,
-    ) -> Vec<Staleness> {
+    /// How the configuration and the state moved since the plan was saved: known before any
+    /// cluster is contacted. `state` is the lineage and serial of the state file now.
+    pub fn offline_staleness(&self, config: &str, state: Option<(&str, u64)>) -> Vec<Staleness> {
         let mut stale = Vec::new();
         if self.plan.fingerprint.config != config {
             stale.push(Staleness::Config);
         }
-        if self.state_serial != state_serial {
-            stale.push(Staleness::State {
-                planned: self.state_serial,
-                now: state_serial,
-            });
-        }
-        if self.plan.fingerprint.metadata != metadata {
-            stale.push(Staleness::Metadata);
-        }
+        stale.extend(state_staleness(
+            self.state_lineage.as_deref(),
+            self.state_serial,
+            state,
+        ));
         stale
+    }
+
+    /// How topic metadata on the clusters moved since the plan was saved.
+    pub fn metadata_staleness(&self, metadata: &str) -> Vec<Staleness> {
+        if self.plan.fingerprint.metadata != metadata {
+            vec![Staleness::Metadata]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// How the state file moved: another lineage is another file whatever its serial (a replaced
+/// file may well have reached the same serial); within a lineage, any other serial.
+fn state_staleness(
+    planned_lineage: Option<&str>,
+    planned_serial: Option<u64>,
+    now: Option<(&str, u64)>,
+) -> Option<Staleness> {
+    match (planned_lineage, now) {
+        (Some(planned), Some((lineage, _))) if planned != lineage => Some(Staleness::OtherState {
+            planned: planned.to_string(),
+            now: lineage.to_string(),
+        }),
+        _ if planned_serial != now.map(|(_, serial)| serial) => Some(Staleness::State {
+            planned: planned_serial,
+            now: now.map(|(_, serial)| serial),
+        }),
+        _ => None,
     }
 }
 
@@ -92,7 +119,38 @@ impl std::fmt::Display for Staleness {
                     s(now)
                 )
             }
+            Staleness::OtherState { planned, now } => write!(
+                f,
+                "the state file was replaced by another one (lineage {planned} when planned, {now} now)"
+            ),
             Staleness::Metadata => f.write_str("topic metadata on the source or target changed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_is_compared_by_lineage_then_serial() {
+        let other = |planned: &str, now: &str| Staleness::OtherState {
+            planned: planned.into(),
+            now: now.into(),
+        };
+        let serial = |planned, now| Staleness::State { planned, now };
+        #[rustfmt::skip]
+        let cases = [
+            ("same file, same serial", Some("L"), Some(3), Some(("L", 3)), None),
+            ("no state then, none now", None, None, None, None),
+            ("same file moved on", Some("L"), Some(3), Some(("L", 4)), Some(serial(Some(3), Some(4)))),
+            ("replaced, same serial", Some("L"), Some(3), Some(("M", 3)), Some(other("L", "M"))),
+            ("replaced, other serial", Some("L"), Some(3), Some(("M", 9)), Some(other("L", "M"))),
+            ("created since", None, None, Some(("M", 1)), Some(serial(None, Some(1)))),
+            ("removed since", Some("L"), Some(3), None, Some(serial(Some(3), None))),
+        ];
+        for (case, lineage, planned, now, want) in cases {
+            assert_eq!(state_staleness(lineage, planned, now), want, "{case}");
         }
     }
 }

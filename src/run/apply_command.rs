@@ -1,18 +1,19 @@
 //! `ferry apply` (a fresh plan after a yes, or a saved one checked for staleness) and `ferry rollback`.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use super::plan_command::{current_plan, record_steps, scoped};
-use super::session::{check_state, connect, new_state};
+use super::session::{check_state, connect, new_state, own_state};
 use super::{colors, no_state, plural};
 use crate::apply::reporter::TerminalReporter;
 use crate::apply::{ApplyError, Executor};
 use crate::cli::{ApplyArgs, Cli, ConnectArgs};
 use crate::config::Desired;
 use crate::error::Error;
-use crate::plan::SavedPlan;
+use crate::plan::{SavedPlan, Staleness};
 use crate::render::{self, Theme};
 use crate::state::StateStore;
 use crate::targeting;
@@ -24,7 +25,7 @@ pub(super) fn apply(
     args: &ApplyArgs,
 ) -> Result<ExitCode, Error> {
     let _lock = store.lock("apply", args.lock_timeout)?;
-    let state = store.load()?;
+    let state = own_state(desired, store)?;
     let mut targets = targeting::parse(&args.targets)?;
     let saved = match &args.plan_file {
         Some(path) => {
@@ -40,6 +41,11 @@ pub(super) fn apply(
                     }
                 )));
             }
+            let stale = saved.offline_staleness(
+                &desired.fingerprint,
+                state.as_ref().map(|s| (s.lineage.as_str(), s.serial)),
+            );
+            stale_plan(path, &stale)?;
             targets = saved.plan.targets.clone();
             Some((path, saved))
         }
@@ -50,18 +56,7 @@ pub(super) fn apply(
 
     match saved {
         Some((path, saved)) => {
-            let stale = saved.staleness(
-                &desired.fingerprint,
-                state.as_ref().map(|s| s.serial),
-                &plan.fingerprint.metadata,
-            );
-            if !stale.is_empty() {
-                return Err(ApplyError::StalePlan {
-                    path: path.clone(),
-                    reasons: stale.iter().map(|s| s.to_string()).collect(),
-                }
-                .into());
-            }
+            stale_plan(path, &saved.metadata_staleness(&plan.fingerprint.metadata))?;
             plan = saved.plan;
         }
         None => {
@@ -123,6 +118,18 @@ pub(super) fn apply(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Refuses a saved plan the world moved away from.
+fn stale_plan(path: &Path, stale: &[Staleness]) -> Result<(), Error> {
+    if stale.is_empty() {
+        return Ok(());
+    }
+    Err(ApplyError::StalePlan {
+        path: path.to_path_buf(),
+        reasons: stale.iter().map(|s| s.to_string()).collect(),
+    }
+    .into())
+}
+
 /// Asks on the terminal; only `yes` proceeds, and never without a terminal to ask on.
 pub(super) fn confirm() -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
@@ -151,9 +158,9 @@ pub(super) fn rollback(
     args: &ConnectArgs,
 ) -> Result<ExitCode, Error> {
     let _lock = store.lock("rollback", Duration::ZERO)?;
-    let mut state = store.load()?.ok_or_else(|| no_state(store))?;
+    let mut state = own_state(desired, store)?.ok_or_else(|| no_state(store))?;
     let session = connect(desired, args)?;
-    check_state(desired, store, &state, &session.snapshot)?;
+    check_state(store, &state, &session.snapshot)?;
     let reporter = TerminalReporter::new();
     let returned = crate::apply::rollback(
         desired,

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::colors;
-use super::session::{check_state, connect};
+use super::session::{check_state, connect, own_state};
 use crate::cli::{Cli, DriftArgs, Format};
 use crate::config::Desired;
 use crate::drift::{self, DriftReport};
@@ -19,10 +19,10 @@ pub(super) fn drift(
     store: &StateStore,
     args: &DriftArgs,
 ) -> Result<ExitCode, Error> {
-    let state = store.load()?;
+    let state = own_state(desired, store)?;
     let session = connect(desired, &args.connect)?;
     if let Some(state) = &state {
-        check_state(desired, store, state, &session.snapshot)?;
+        check_state(store, state, &session.snapshot)?;
     }
     let findings = drift::detect(
         desired,

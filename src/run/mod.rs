@@ -86,7 +86,13 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::State(cmd) => {
-            let state = store.load()?.ok_or_else(|| no_state(&store))?;
+            // `state show` dumps whatever file is there (its migration name included), so that
+            // another migration's state can still be read; `state list` reads it as this one's.
+            let state = match cmd {
+                StateCommand::Show => store.load()?,
+                StateCommand::List => session::own_state(&desired, &store)?,
+            }
+            .ok_or_else(|| no_state(&store))?;
             match cmd {
                 StateCommand::Show => println!(
                     "{}",

@@ -12,7 +12,7 @@ use crate::snapshot::Snapshot;
 use crate::state::{State, StateStore, StepRecord};
 use crate::targeting;
 
-use super::session::{check_state, connect};
+use super::session::{check_state, connect, own_state};
 
 /// The plan, continued from the state when an earlier apply started this migration, limited
 /// to `targets` (source topic names) when there are any.
@@ -52,7 +52,7 @@ pub(super) fn current_plan(
         plan
     };
     if let Some(state) = state {
-        check_state(desired, store, state, snapshot)?;
+        check_state(store, state, snapshot)?;
         if !targets.is_empty() && state.completed_steps() < state.steps.len() {
             return Err(Error::Usage(format!(
                 "-target cannot narrow migration \"{}\" while it is in progress ({} of {} recorded steps done): the recorded sequence covers all its topics. Run `ferry apply` without -target to finish it, then use -target for later changes.",
@@ -112,7 +112,7 @@ pub(super) fn plan(
     store: &StateStore,
     args: &PlanArgs,
 ) -> Result<ExitCode, Error> {
-    let state = store.load()?;
+    let state = own_state(desired, store)?;
     let targets = targeting::parse(&args.targets)?;
     let session = connect(desired, &args.connect)?;
     let plan = current_plan(desired, store, state.as_ref(), &session.snapshot, &targets)?;

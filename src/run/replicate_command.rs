@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::plural;
-use super::session::connect;
+use super::session::{connect, own_state};
 use crate::apply::replicate_jobs;
 use crate::cli::ReplicateArgs;
 use crate::cluster::client_config;
@@ -21,12 +21,9 @@ pub(super) fn copy_finished(
     desired: &Desired,
     store: &StateStore,
 ) -> Result<Option<String>, Error> {
-    let Some(state) = store.load()? else {
+    let Some(state) = own_state(desired, store)? else {
         return Ok(None);
     };
-    if state.migration != desired.migration.name {
-        return Ok(None);
-    }
     let Some(record) = state.steps.iter().find(|r| {
         matches!(&r.step, Some(crate::plan::Step::RunHook { hook, .. }) if hook == crate::apply::POINT_OF_NO_RETURN)
     }) else {

@@ -2,14 +2,13 @@
 
 use std::time::Duration;
 
-use crate::apply::ApplyError;
 use crate::ckafka::CkafkaCluster;
 use crate::cli::ConnectArgs;
 use crate::cluster::{ClusterAccess, RdKafkaCluster};
 use crate::config::{ClusterSettings, Desired};
 use crate::error::Error;
 use crate::snapshot::{ClusterSnapshot, Snapshot};
-use crate::state::{State, StateStore};
+use crate::state::{State, StateIdentity, StateStore};
 
 /// Both clusters connected and read, pins checked.
 pub(super) struct Session {
@@ -96,20 +95,29 @@ pub(super) fn check_pin(
     }
 }
 
-/// The state belongs to this migration and these clusters.
+/// The state file, refused before any cluster is contacted when it records another migration,
+/// another scheme, or a cluster id other than a pinned one (issue 14 §6).
+pub(super) fn own_state(desired: &Desired, store: &StateStore) -> Result<Option<State>, Error> {
+    let Some(state) = store.load()? else {
+        return Ok(None);
+    };
+    StateIdentity {
+        migration: &desired.migration.name,
+        scheme: desired.migration.scheme,
+        source_pin: desired.source.cluster_id.as_deref(),
+        target_pin: desired.target.cluster_id.as_deref(),
+    }
+    .check(&state, store.path())?;
+    Ok(Some(state))
+}
+
+/// The state records the clusters connected to (the offline identity check came first, in
+/// [`own_state`]; without pins the cluster ids are known only now).
 pub(super) fn check_state(
-    desired: &Desired,
     store: &StateStore,
     state: &State,
     snapshot: &Snapshot,
 ) -> Result<(), Error> {
-    if state.migration != desired.migration.name {
-        return Err(ApplyError::OtherMigration {
-            recorded: state.migration.clone(),
-            declared: desired.migration.name.clone(),
-        }
-        .into());
-    }
     store.check_clusters(
         state,
         snapshot.source.cluster_id.as_deref(),

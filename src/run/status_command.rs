@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::no_state;
+use super::session::own_state;
 use crate::apply::group_lags;
 use crate::cli::ConnectArgs;
 use crate::cluster::{ClusterAccess, RdKafkaCluster};
@@ -17,7 +18,7 @@ pub(super) fn status(
     store: &StateStore,
     args: &ConnectArgs,
 ) -> Result<ExitCode, Error> {
-    let state = store.load()?.ok_or_else(|| no_state(store))?;
+    let state = own_state(desired, store)?.ok_or_else(|| no_state(store))?;
     println!(
         "Migration \"{}\" ({}), state serial {}, last written {}.",
         state.migration, state.scheme, state.serial, state.updated_at

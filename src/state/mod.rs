@@ -5,6 +5,7 @@
 
 mod committed_offset;
 mod cutover;
+mod identity;
 mod lock;
 mod lock_info;
 mod partition_copy;
@@ -20,6 +21,7 @@ mod tests;
 
 pub use committed_offset::CommittedOffset;
 pub use cutover::{Cutover, CutoverEdge, now_rfc3339_millis};
+pub use identity::StateIdentity;
 pub use lock::LockGuard;
 pub use lock_info::LockInfo;
 pub use partition_copy::{CompactionSeen, PartitionCopy, PartitionVerified, TranslatedOffset};

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use super::LockInfo;
+use crate::config::Scheme;
 
 #[derive(Debug, Error)]
 pub enum StateError {
@@ -61,6 +62,36 @@ pub enum StateError {
         recorded_target: Option<String>,
         live_source: Option<String>,
         live_target: Option<String>,
+    },
+
+    #[error(
+        "the state file {path} records migration \"{recorded}\" (scheme {recorded_scheme}), but the configuration declares migration \"{declared}\". ferry changed nothing and contacted no cluster. If this configuration is another migration, give it its own state file with `state {{ path = \"...\" }}`; if it is the same migration under a new name, declare it as migration \"{recorded}\" again. `ferry state show` prints what the file holds."
+    )]
+    OtherMigration {
+        path: PathBuf,
+        recorded: String,
+        recorded_scheme: Scheme,
+        declared: String,
+    },
+
+    #[error(
+        "the state file {path} records migration \"{migration}\" started with scheme {recorded}, but the configuration now declares scheme {declared}. A started migration keeps its scheme: its recorded steps are that scheme's cutover order. ferry changed nothing and contacted no cluster. Write scheme = \"{recorded}\" again to continue it; to migrate with {declared} instead, declare a new migration with its own state file (`state {{ path = \"...\" }}`)."
+    )]
+    OtherScheme {
+        path: PathBuf,
+        migration: String,
+        recorded: Scheme,
+        declared: Scheme,
+    },
+
+    #[error(
+        "the state file {path} records a migration whose {role} cluster has id {recorded}, but cluster \"{role}\" pins cluster_id = \"{pinned}\". ferry changed nothing and contacted no cluster. If the pin is right, this state file belongs to another migration: point `state {{ path = \"...\" }}` at this migration's own file; if the state file is right, correct cluster_id in cluster \"{role}\"."
+    )]
+    PinnedOtherCluster {
+        path: PathBuf,
+        role: &'static str,
+        recorded: String,
+        pinned: String,
     },
 
     #[error(
