@@ -17,6 +17,7 @@ pub mod error;
 pub mod hcl_format;
 pub mod init;
 pub mod limits;
+pub mod masking;
 pub mod plan;
 pub mod platform;
 pub mod render;

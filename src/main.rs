@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level)),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(|| ferry::masking::MaskedStderr)
         .with_ansi(
             !cli.no_color
                 && std::env::var_os("NO_COLOR").is_none()
@@ -40,7 +40,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             let style = console::Style::new().red().bold().for_stderr();
-            eprintln!("{} {e}", style.apply_to("Error:"));
+            let message = ferry::masking::mask(&e.to_string());
+            eprintln!("{} {message}", style.apply_to("Error:"));
             ExitCode::from(1)
         }
     }

@@ -261,9 +261,15 @@ fn hook_env_values_never_reach_the_log_or_the_reporter() {
 
     let log = read(&run.log_file);
     assert!(!log.contains(SECRET), "{log}");
-    assert!(log.contains("[stdout] token is ***\n"), "{log}");
-    assert!(log.contains("[stderr] ***\n"), "{log}");
-    assert!(log.contains("[stdout] arg --token=***\n"), "{log}");
+    assert!(
+        log.contains("[stdout] token is (sensitive value)\n"),
+        "{log}"
+    );
+    assert!(log.contains("[stderr] (sensitive value)\n"), "{log}");
+    assert!(
+        log.contains("[stdout] arg --token=(sensitive value)\n"),
+        "{log}"
+    );
     assert!(log.contains("API_TOKEN (values not logged)"), "{log}");
     let entries = reporter.entries();
     assert!(entries.iter().all(|e| !e.contains(SECRET)), "{entries:#?}");
@@ -290,17 +296,19 @@ fn sensitive_variables_in_the_command_line_never_reach_the_log_or_the_reporter()
     let log = read(&run.log_file);
     assert!(!log.contains(secret), "{log}");
     assert!(
-        log.contains("--token=***"),
+        log.contains("--token=(sensitive value)"),
         "the command line, masked: {log}"
     );
     assert!(
-        log.contains("[stdout] deploying with --token=***\n"),
+        log.contains("[stdout] deploying with --token=(sensitive value)\n"),
         "{log}"
     );
     let entries = reporter.entries();
     assert!(entries.iter().all(|e| !e.contains(secret)), "{entries:#?}");
     assert!(
-        entries.iter().any(|e| e.contains("--token=***")),
+        entries
+            .iter()
+            .any(|e| e.contains("--token=(sensitive value)")),
         "the terminal shows the masked command: {entries:#?}"
     );
 }
@@ -324,11 +332,11 @@ fn sensitive_values_with_quotes_or_inside_the_program_name_are_masked() {
     let run = fx.run(&h, &reporter).unwrap();
     let log = read(&run.log_file);
     assert!(
-        log.contains("# command: ./deploy.sh '--token=***'\n"),
+        log.contains("# command: ./deploy.sh '--token=(sensitive value)'\n"),
         "{log}"
     );
     assert!(
-        log.contains("[stdout] deploying with --token=***\n"),
+        log.contains("[stdout] deploying with --token=(sensitive value)\n"),
         "{log}"
     );
     let entries = reporter.entries();
@@ -353,7 +361,7 @@ fn sensitive_values_with_quotes_or_inside_the_program_name_are_masked() {
     else {
         panic!("expected Spawn, got {err:?}");
     };
-    assert_eq!(program, "./deploy.sh --token=***");
+    assert_eq!(program, "./deploy.sh --token=(sensitive value)");
     let log = read(log_file);
     let message = err.to_string();
     assert!(message.contains("there is no file"), "{message}");

@@ -3,7 +3,8 @@
 //! hook's whole process group, its output streamed to the reporter and kept in a log file.
 //!
 //! Hook `env` values may be secrets: they are never written to the log or the reporter, and where the
-//! hook prints one (at least [`MIN_MASKED_LEN`] characters long) it is replaced by `***`.
+//! hook prints one (at least [`MIN_MASKED_LEN`] characters long) it is replaced by
+//! [`MASK`](crate::masking::MASK), as a sensitive variable's value is everywhere.
 
 use std::borrow::Cow;
 use std::fs::{self, File, OpenOptions};
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::hook_error::HookError;
 use super::reporter::{Reporter, Stream};
 use crate::config::{Hook, Scheme};
+use crate::masking::Masker;
 
 /// How long a timed-out hook's process group gets between SIGTERM and SIGKILL.
 pub const HOOK_KILL_GRACE: Duration = Duration::from_secs(5);
@@ -35,7 +37,6 @@ const AFTER_KILL: Duration = Duration::from_secs(5);
 const GROUP_POLL: Duration = Duration::from_millis(50);
 /// Longer lines are cut into pieces of this many bytes.
 const MAX_LINE: u64 = 64 * 1024;
-const MASK: &str = "***";
 
 /// What a hook is told about the migration, through `FERRY_*` variables.
 #[derive(Debug, Clone)]
@@ -74,11 +75,9 @@ pub fn run_hook(
     log_dir: &Path,
     reporter: &dyn Reporter,
 ) -> Result<HookRun, HookError> {
-    let masker = Masker::new(
-        hook.env
-            .values()
-            .map(String::as_str)
-            .chain(hook.secrets.iter().map(|s| s.expose())),
+    let masker = hook_masker(
+        hook.env.values().map(String::as_str),
+        hook.secrets.iter().map(|s| s.expose()),
     );
     let config_dir =
         std::path::absolute(&ctx.config_dir).unwrap_or_else(|_| ctx.config_dir.clone());
@@ -600,33 +599,17 @@ fn ferry_env(hook: &Hook, ctx: &HookContext, config_dir: &Path) -> Vec<(&'static
     ]
 }
 
-/// Replaces hook env values and sensitive variables' values in text ferry prints about a hook
-/// (its command line) and in what the hook printed.
-struct Masker {
-    /// Longest first, so that a value containing another is masked whole.
-    secrets: Vec<String>,
-}
-
-impl Masker {
-    fn new<'a>(values: impl Iterator<Item = &'a str>) -> Self {
-        let mut secrets: Vec<String> = values
+/// Hides the hook's `env` values (those long enough to be secrets) and the sensitive variables'
+/// values, whatever their length.
+fn hook_masker<'a>(
+    env_values: impl Iterator<Item = &'a str>,
+    secrets: impl Iterator<Item = &'a str>,
+) -> Masker {
+    Masker::new(
+        env_values
             .filter(|v| v.chars().count() >= MIN_MASKED_LEN)
-            .map(str::to_string)
-            .collect();
-        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        secrets.dedup();
-        Masker { secrets }
-    }
-
-    fn mask<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let mut text = Cow::Borrowed(text);
-        for secret in &self.secrets {
-            if text.contains(secret.as_str()) {
-                text = Cow::Owned(text.replace(secret.as_str(), MASK));
-            }
-        }
-        text
-    }
+            .chain(secrets),
+    )
 }
 
 /// The command as a shell would take it, for the log and the user (never run through a shell).
@@ -689,14 +672,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn masks_long_values_longest_first() {
-        let env = std::collections::BTreeMap::from([
-            ("A".to_string(), "hunter2hunter2".to_string()),
-            ("B".to_string(), "hunter2".to_string()),
-            ("C".to_string(), "eu".to_string()),
-        ]);
-        let m = Masker::new(env.values().map(String::as_str));
-        assert_eq!(m.mask("x hunter2hunter2 y hunter2 eu"), "x *** y *** eu");
+    fn masks_long_env_values_and_every_sensitive_value() {
+        let env = ["hunter2hunter2", "hunter2", "eu"];
+        let m = hook_masker(env.into_iter(), ["42"].into_iter());
+        assert_eq!(
+            m.mask("x hunter2hunter2 y hunter2 eu 42"),
+            "x (sensitive value) y (sensitive value) eu (sensitive value)"
+        );
         assert!(matches!(m.mask("nothing here"), Cow::Borrowed(_)));
     }
 

@@ -37,6 +37,11 @@ impl Cx<'_> {
     ) -> Option<T> {
         match f(&ev.value) {
             Ok(v) => Some(v),
+            Err(message) if ev.sensitive => {
+                let masker = crate::masking::Masker::new(super::value::scalar_texts(&ev.value));
+                self.errors.push(ev.error(masker.mask(&message)));
+                None
+            }
             Err(message) => {
                 self.errors.push(ev.error(message));
                 None
@@ -193,18 +198,27 @@ impl<'a> Fields<'a> {
         self.blocks.get(name).copied()
     }
 
-    /// Evaluates an attribute if present; evaluation errors are reported and give `None`.
+    /// Evaluates an attribute if present; evaluation errors are reported and give `None`. The
+    /// key is one ferry shows in plans, the state file or logs, so a value read from a sensitive
+    /// variable is refused (see [`Shown`]).
     pub fn get(&self, cx: &mut Cx, name: &str) -> Option<Evaluated<'a>> {
-        self.eval(cx, name, false)
+        self.eval(cx, name, Shown::Public)
+    }
+
+    /// Like [`Fields::get`] for connection settings and hook commands, which may read a
+    /// sensitive variable: messages mask its value.
+    pub fn get_masked(&self, cx: &mut Cx, name: &str) -> Option<Evaluated<'a>> {
+        self.eval(cx, name, Shown::Masked)
     }
 
     /// Like [`Fields::get`] for keys holding secrets: no message may show the value.
     pub fn get_secret(&self, cx: &mut Cx, name: &str) -> Option<Evaluated<'a>> {
-        self.eval(cx, name, true)
+        self.eval(cx, name, Shown::Secret)
     }
 
-    /// Like [`Fields::get`], reporting a missing attribute at the block.
-    pub fn required(&self, cx: &mut Cx, name: &str, secret: bool) -> Option<Evaluated<'a>> {
+    /// Like [`Fields::get`] (or its masked and secret forms), reporting a missing attribute at
+    /// the block.
+    pub fn required(&self, cx: &mut Cx, name: &str, shown: Shown) -> Option<Evaluated<'a>> {
         if !self.has(name) {
             if self.suggested.iter().any(|s| s == name) {
                 return None;
@@ -216,16 +230,23 @@ impl<'a> Fields<'a> {
             );
             return None;
         }
-        self.eval(cx, name, secret)
+        self.eval(cx, name, shown)
     }
 
-    fn eval(&self, cx: &mut Cx, name: &str, secret: bool) -> Option<Evaluated<'a>> {
+    fn eval(&self, cx: &mut Cx, name: &str, shown: Shown) -> Option<Evaluated<'a>> {
         let attr = self.attrs.get(name)?;
         let location = self.file.location(attr.key.span());
+        let secret = shown == Shown::Secret;
         match cx
             .eval
             .eval(self.file, &attr.value, &self.key(name), location, secret)
         {
+            Ok(ev) if ev.sensitive && shown == Shown::Public => {
+                cx.errors.push(ev.error(
+                    "takes no sensitive value: ferry shows this key in plans, the state file and logs. Use a variable that is not marked sensitive here, or write the value",
+                ));
+                None
+            }
             Ok(ev) => Some(ev),
             Err(errors) => {
                 cx.errors.extend(errors);
@@ -233,6 +254,20 @@ impl<'a> Fields<'a> {
             }
         }
     }
+}
+
+/// Where a key's value may end up, which decides whether it may read a sensitive variable.
+/// Terraform masks such values in its plans; ferry's plans, state and drift reports print topic
+/// settings as data for review, so a key that shows up there refuses a sensitive value instead,
+/// and only keys that reach no plan may take one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shown {
+    /// Shown in plans, state or logs: a sensitive value is an error.
+    Public,
+    /// Connection settings, hook commands: may be sensitive, masked in every message.
+    Masked,
+    /// Always a secret (a password), whether or not it reads a variable.
+    Secret,
 }
 
 /// "unknown key; did you mean ...?" or, with nothing close, the list of what is accepted.

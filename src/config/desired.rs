@@ -10,6 +10,8 @@ use std::time::Duration;
 use regex::Regex;
 use serde::{Serialize, Serializer};
 
+use crate::masking::Masker;
+
 pub use crate::domain::StartFrom;
 
 /// The whole declared migration.
@@ -28,6 +30,9 @@ pub struct Desired {
     /// SHA-256 over every HCL file (name and bytes, sorted by name) and the values they read
     /// (variables, `env()`): a saved plan is stale when it changes.
     pub fingerprint: String,
+    /// Every sensitive variable's value, masked in every message ([`Desired::masker`]).
+    #[serde(skip)]
+    pub secrets: Vec<Secret>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -278,17 +283,12 @@ pub struct Hook {
 }
 
 impl Hook {
-    /// The command line with every sensitive variable's value replaced by `***`.
+    /// The command line with every sensitive variable's value masked.
     pub fn masked_command(&self) -> Vec<String> {
+        let masker = Masker::new(self.secrets.iter().map(Secret::expose));
         self.command
             .iter()
-            .map(|part| {
-                self.secrets
-                    .iter()
-                    .map(Secret::expose)
-                    .filter(|secret| !secret.is_empty())
-                    .fold(part.clone(), |text, secret| text.replace(secret, "***"))
-            })
+            .map(|part| masker.mask(part).into_owned())
             .collect()
     }
 }
@@ -399,6 +399,31 @@ mod humantime_serde_compat {
 }
 
 impl Desired {
+    /// What no message may show: the sensitive variables' values and every secret key's value
+    /// (passwords, API keys), whether or not a variable holds it.
+    pub fn masker(&self) -> crate::masking::Masker {
+        let cluster = |c: &ClusterSettings| {
+            let sasl = c.sasl.as_ref().map(|s| &s.password);
+            let tls = c.tls.as_ref().and_then(|t| t.key_password.as_ref());
+            let api = c
+                .ckafka
+                .iter()
+                .flat_map(|k| [k.secret_id.as_ref(), k.secret_key.as_ref()]);
+            sasl.into_iter()
+                .chain(tls)
+                .chain(api.flatten())
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        crate::masking::Masker::new(
+            self.secrets
+                .iter()
+                .chain(&cluster(&self.source))
+                .chain(&cluster(&self.target))
+                .map(|s| s.expose().to_string()),
+        )
+    }
+
     /// Whether a source topic is migrated: an explicit block, or include minus exclude.
     pub fn selects_topic(&self, name: &str) -> bool {
         self.topic_block(name).is_some()

@@ -146,6 +146,13 @@ pub(crate) fn load_with_env(
     }
 
     if !cx.errors.is_empty() {
+        // The readers mask what they know to be sensitive; this catches any message or key
+        // path (a map key read from a variable) that still quotes a sensitive value.
+        let masker = crate::masking::Masker::new(secrets.iter().map(|s| s.expose().to_string()));
+        for e in &mut cx.errors {
+            e.message = masker.mask(&e.message).into_owned();
+            e.key = masker.mask(&e.key).into_owned();
+        }
         return Err(ConfigErrors::sorted(cx.errors));
     }
     let fingerprint = evaluated_fingerprint(&files_fingerprint, &inputs, &eval::take_env_reads());
@@ -169,6 +176,7 @@ pub(crate) fn load_with_env(
             path: dir.join(state::DEFAULT_PATH),
         }),
         fingerprint,
+        secrets,
     })
 }
 

@@ -16,6 +16,26 @@ pub(crate) fn type_name(value: &Value) -> &'static str {
     }
 }
 
+/// Every string, number and bool inside `value`, as text: what a message could quote of it.
+pub(crate) fn scalar_texts(value: &Value) -> Vec<String> {
+    fn collect(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) => out.push(s.clone()),
+            Value::Number(n) => out.push(n.to_string()),
+            Value::Bool(b) => out.push(b.to_string()),
+            Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
+            Value::Object(map) => map.iter().for_each(|(k, v)| {
+                out.push(k.clone());
+                collect(v, out)
+            }),
+            Value::Null => {}
+        }
+    }
+    let mut out = Vec::new();
+    collect(value, &mut out);
+    out
+}
+
 pub(crate) fn string(value: &Value) -> Result<String, String> {
     match value {
         Value::String(s) => Ok(s.clone()),

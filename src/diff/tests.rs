@@ -41,6 +41,7 @@ fn desired(scheme: Scheme, block: Option<TopicBlock>, defaults: TopicDefaults) -
             path: "ferry.state.json".into(),
         },
         fingerprint: String::new(),
+        secrets: Vec::new(),
     }
 }
 

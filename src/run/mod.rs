@@ -126,8 +126,12 @@ fn no_state(store: &StateStore) -> Error {
     ))
 }
 
+/// The configuration, and its secrets installed in the process's masker before any cluster is
+/// contacted, so that no later message or log line shows one.
 fn load(cli: &Cli) -> Result<Desired, Error> {
-    Ok(config::load(&cli.dir, &load_options(cli)?)?)
+    let desired = config::load(&cli.dir, &load_options(cli)?)?;
+    crate::masking::install(desired.masker());
+    Ok(desired)
 }
 
 fn load_options(cli: &Cli) -> Result<LoadOptions, Error> {

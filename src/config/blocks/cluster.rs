@@ -1,7 +1,7 @@
 //! `cluster "source"` / `cluster "target"`: how to reach each cluster.
 
 use super::TopBlock;
-use crate::config::body::{Cx, Fields, optional};
+use crate::config::body::{Cx, Fields, Shown, optional};
 use crate::config::eval::Evaluated;
 use crate::config::suggest::did_you_mean;
 use crate::config::validate;
@@ -34,7 +34,7 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<ClusterSettings> {
         &["sasl", "tls", "ckafka"],
     );
     let mut ok = true;
-    let bootstrap_servers = match f.required(cx, "bootstrap_servers", false) {
+    let bootstrap_servers = match f.required(cx, "bootstrap_servers", Shown::Masked) {
         Some(ev) => match cx.convert(&ev, value::string_list) {
             Some(list) if list.is_empty() || list.iter().any(|s| s.trim().is_empty()) => {
                 cx.errors.push(
@@ -61,9 +61,9 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<ClusterSettings> {
         None => None,
     };
     let cluster_id = f
-        .get(cx, "cluster_id")
+        .get_masked(cx, "cluster_id")
         .map(|ev| cx.convert(&ev, value::string));
-    let properties = f.get(cx, "properties").map(|ev| string_map(cx, &ev));
+    let properties = f.get_masked(cx, "properties").map(|ev| string_map(cx, &ev));
     let sasl = f.block("sasl").map(|block| read_sasl(cx, &f, block));
     let tls = f.block("tls").map(|block| read_tls(cx, &f, block));
     let ckafka = f.block("ckafka").map(|block| {
@@ -135,7 +135,7 @@ fn nested<'a>(
 
 fn read_sasl(cx: &mut Cx, parent: &Fields, block: &hcl_edit::structure::Block) -> Option<Sasl> {
     let f = nested(cx, parent, block, &["mechanism", "username", "password"]);
-    let mechanism = f.required(cx, "mechanism", false).and_then(|ev| {
+    let mechanism = f.required(cx, "mechanism", Shown::Masked).and_then(|ev| {
         let text = cx.convert(&ev, value::string)?;
         let found = MECHANISMS.into_iter().find(|m| m.as_str() == text);
         if found.is_none() {
@@ -150,10 +150,10 @@ fn read_sasl(cx: &mut Cx, parent: &Fields, block: &hcl_edit::structure::Block) -
         found
     });
     let username = f
-        .required(cx, "username", false)
+        .required(cx, "username", Shown::Masked)
         .and_then(|ev| cx.convert(&ev, value::string));
     let password = f
-        .required(cx, "password", true)
+        .required(cx, "password", Shown::Secret)
         .and_then(|ev| cx.convert(&ev, value::string));
     Some(Sasl {
         mechanism: mechanism?,
@@ -176,7 +176,7 @@ fn read_tls(cx: &mut Cx, parent: &Fields, block: &hcl_edit::structure::Block) ->
         ],
     );
     let mut ok = true;
-    let mut path = |cx: &mut Cx, name: &str| match f.get(cx, name) {
+    let mut path = |cx: &mut Cx, name: &str| match f.get_masked(cx, name) {
         Some(ev) => match cx.convert(&ev, value::string) {
             Some(p) => {
                 let resolved = cx.resolve(&p);
@@ -205,7 +205,7 @@ fn read_tls(cx: &mut Cx, parent: &Fields, block: &hcl_edit::structure::Block) ->
         .get_secret(cx, "key_password")
         .map(|ev| cx.convert(&ev, value::string));
     let insecure = f
-        .get(cx, "insecure_skip_verify")
+        .get_masked(cx, "insecure_skip_verify")
         .map(|ev| cx.convert(&ev, value::boolean));
     if cert_file.is_some() != key_file.is_some() {
         cx.error(
@@ -248,13 +248,13 @@ fn read_ckafka(
         ],
     );
     let instance_id = f
-        .required(cx, "instance_id", false)
+        .required(cx, "instance_id", Shown::Masked)
         .and_then(|ev| cx.convert(&ev, value::string));
     let region = f
-        .required(cx, "region", false)
+        .required(cx, "region", Shown::Masked)
         .and_then(|ev| cx.convert(&ev, value::string));
     let endpoint = f
-        .get(cx, "endpoint")
+        .get_masked(cx, "endpoint")
         .map(|ev| cx.convert(&ev, value::string));
     let secret_id = f
         .get_secret(cx, "secret_id")

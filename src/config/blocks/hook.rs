@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::TopBlock;
 use super::cluster::string_map;
-use crate::config::body::{Cx, Fields, optional};
+use crate::config::body::{Cx, Fields, Shown, optional};
 use crate::config::{Hook, value};
 
 use super::duration::duration;
@@ -21,7 +21,7 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Hook> {
         &["command", "args", "env", "timeout"],
         &[],
     );
-    let command = f.required(cx, "command", false).and_then(|ev| {
+    let command = f.required(cx, "command", Shown::Masked).and_then(|ev| {
         let command = match &ev.value {
             hcl::Value::String(s) => vec![s.clone()],
             hcl::Value::Array(_) => cx.convert(&ev, value::string_list)?,
@@ -41,9 +41,9 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Hook> {
         Some(command)
     });
     let args = f
-        .get(cx, "args")
+        .get_masked(cx, "args")
         .map(|ev| cx.convert(&ev, value::string_list));
-    let env = f.get(cx, "env").map(|ev| string_map(cx, &ev));
+    let env = f.get_masked(cx, "env").map(|ev| string_map(cx, &ev));
     let timeout = f.get(cx, "timeout").map(|ev| duration(cx, &ev));
     let mut command = command?;
     command.extend(optional(args)?.unwrap_or_default());

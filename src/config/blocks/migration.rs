@@ -4,7 +4,7 @@ use super::TopBlock;
 use std::time::Duration;
 
 use super::duration::duration;
-use crate::config::body::{Cx, Fields, optional};
+use crate::config::body::{Cx, Fields, Shown, optional};
 use crate::config::suggest::did_you_mean;
 use crate::config::{Migration, Scheme, value};
 
@@ -27,7 +27,7 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Migration> {
     let wait = f.get(cx, "wait_timeout").map(|ev| duration(cx, &ev));
     let settle_period = optional(settle)?.unwrap_or(DEFAULT_SETTLE_PERIOD);
     let wait_timeout = optional(wait)?.unwrap_or(DEFAULT_WAIT_TIMEOUT);
-    let ev = f.required(cx, "scheme", false)?;
+    let ev = f.required(cx, "scheme", Shown::Public)?;
     let text = cx.convert(&ev, value::string)?;
     let Some(scheme) = Scheme::ALL.into_iter().find(|s| s.as_str() == text) else {
         let names: Vec<&str> = Scheme::ALL.iter().map(|s| s.as_str()).collect();

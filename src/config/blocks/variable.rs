@@ -160,21 +160,11 @@ fn from_text(
 pub(crate) fn sensitive_values(
     variables: &BTreeMap<String, Variable>,
 ) -> Vec<crate::config::Secret> {
-    fn collect(value: &hcl::Value, out: &mut Vec<String>) {
-        match value {
-            hcl::Value::String(s) => out.push(s.clone()),
-            hcl::Value::Number(n) => out.push(n.to_string()),
-            hcl::Value::Bool(b) => out.push(b.to_string()),
-            hcl::Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
-            hcl::Value::Object(map) => map.values().for_each(|v| collect(v, out)),
-            hcl::Value::Null => {}
-        }
-    }
-    let mut out = Vec::new();
-    for v in variables.values().filter(|v| v.sensitive) {
-        if let Some(value) = &v.value {
-            collect(value, &mut out);
-        }
-    }
-    out.into_iter().map(crate::config::Secret::new).collect()
+    variables
+        .values()
+        .filter(|v| v.sensitive)
+        .filter_map(|v| v.value.as_ref())
+        .flat_map(crate::config::value::scalar_texts)
+        .map(crate::config::Secret::new)
+        .collect()
 }
