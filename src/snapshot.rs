@@ -10,6 +10,7 @@ use crate::cluster::{
 };
 use crate::config::{Desired, Scheme, StartFrom};
 use crate::diff::desired_partitions;
+use crate::domain::{shorter_on_target, time_limit};
 
 /// What ferry saw on both clusters when it planned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +43,17 @@ pub struct TopicSnapshot {
     pub replication_factor: i32,
     pub partitions: Vec<PartitionSnapshot>,
     pub config: TopicConfig,
+    /// Set on a source topic whose target keeps records for less time
+    /// ([`Snapshot::probe_retention`]); each partition's `kept_from` then holds the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_probe: Option<RetentionProbe>,
+}
+
+/// How long the target keeps a topic's records, and the timestamp that makes a record too old.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionProbe {
+    pub target_retention_ms: i64,
+    pub older_than_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,11 +64,24 @@ pub struct PartitionSnapshot {
     /// First offset at or after `replication.start_from`'s timestamp, when one is declared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_offset: Option<i64>,
+    /// First offset with a timestamp at or after the topic's `retention_probe` (the end offset
+    /// when every record is older).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_from: Option<i64>,
 }
 
 impl PartitionSnapshot {
     pub fn records(&self) -> i64 {
         (self.end_offset - self.start_offset).max(0)
+    }
+
+    /// Where a copy that `start_from` would start at `from` starts: at the first record the
+    /// target keeps, when that is later and `start_from` was not declared.
+    pub fn retained_start(&self, from: i64, start_from_declared: bool) -> i64 {
+        match self.kept_from {
+            Some(kept) if !start_from_declared => from.max(kept),
+            _ => from,
+        }
     }
 }
 
@@ -140,6 +165,80 @@ impl Snapshot {
             });
             self.target_transactions = support.ok();
         }
+    }
+
+    /// For each source topic in `limits` (how long its target keeps records, where that is less
+    /// than the source keeps), the first offset of every partition whose record is at most that
+    /// old now: one batched ListOffsets per distinct limit. Not part of the fingerprint: the
+    /// answer moves with the clock.
+    pub fn probe_retention(
+        &mut self,
+        source: &dyn ClusterAccess,
+        limits: &BTreeMap<String, i64>,
+    ) -> Result<(), ClusterError> {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let mut by_limit: BTreeMap<i64, BTreeMap<String, Vec<i32>>> = BTreeMap::new();
+        for (topic, &limit) in limits {
+            if let Some(t) = self.source.topics.get(topic) {
+                by_limit
+                    .entry(limit)
+                    .or_default()
+                    .insert(topic.clone(), t.partitions.iter().map(|p| p.id).collect());
+            }
+        }
+        for (limit, partitions) in by_limit {
+            let older_than_ms = now_ms.saturating_sub(limit);
+            let found = timed("ListOffsets at the target's retention", || {
+                source.offsets(&partitions, OffsetSpec::Timestamp(older_than_ms))
+            })?;
+            for topic in partitions.keys() {
+                let Some(t) = self.source.topics.get_mut(topic) else {
+                    continue;
+                };
+                t.retention_probe = Some(RetentionProbe {
+                    target_retention_ms: limit,
+                    older_than_ms,
+                });
+                for p in &mut t.partitions {
+                    let at = found.get(topic).and_then(|o| o.get(&p.id)).copied();
+                    let at = at.filter(|o| *o >= 0).unwrap_or(p.end_offset);
+                    p.kept_from = Some(at.clamp(p.start_offset, p.end_offset.max(p.start_offset)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// How long each migrated topic's target keeps records, where that is less than its source
+    /// keeps them, from the configs both clusters report now (the copy step: the target topics
+    /// exist and have their settings). The plan predicts the same from the diff instead.
+    pub fn live_retention_limits(&self, desired: &Desired) -> BTreeMap<String, i64> {
+        let value = |c: &TopicConfig, key: &str| -> Option<String> {
+            c.entries.get(key).and_then(|v| v.value.clone())
+        };
+        let mut limits = BTreeMap::new();
+        for (name, source) in &self.source.topics {
+            let Some(target) = self.target.topics.get(&target_name(desired, name)) else {
+                continue;
+            };
+            let (s, t) = (&source.config, &target.config);
+            let source_limit = time_limit(
+                value(s, "retention.ms").as_deref(),
+                value(s, "cleanup.policy").as_deref(),
+                None,
+            );
+            let target_limit = time_limit(
+                value(t, "retention.ms").as_deref(),
+                value(t, "cleanup.policy").as_deref(),
+                value(t, "message.timestamp.type").as_deref(),
+            );
+            if let Some(limit) = shorter_on_target(source_limit, target_limit) {
+                limits.insert(name.clone(), limit);
+            }
+        }
+        limits
     }
 
     /// sha256 over the metadata a plan depends on (ids, topics, partitions, configs, group
@@ -265,6 +364,7 @@ fn read_cluster(
                 start_offset: offset(&starts, p.id).unwrap_or(0),
                 end_offset: offset(&ends, p.id).unwrap_or(0),
                 timestamp_offset: at_ts.as_ref().and_then(|a| offset(a, p.id)),
+                kept_from: None,
             })
             .collect();
         snap.topics.insert(
@@ -273,6 +373,7 @@ fn read_cluster(
                 replication_factor: m.replication_factor(),
                 partitions: parts,
                 config: configs.get(name).cloned().unwrap_or_default(),
+                retention_probe: None,
             },
         );
     }

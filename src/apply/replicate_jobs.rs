@@ -59,7 +59,13 @@ pub fn replicate_jobs(desired: &Desired, snapshot: &Snapshot) -> Result<Vec<Copy
                 source_topic: topic.clone(),
                 target_topic: target_topic.clone(),
                 partition: p.id,
-                start: start_offset(snapshot, topic, p.id, start_from),
+                start: start_offset(
+                    snapshot,
+                    topic,
+                    p.id,
+                    start_from,
+                    desired.replication.start_from_declared,
+                ),
                 accepted_gaps: desired.replication.gaps_of(topic, p.id),
                 ..CopyJob::default()
             });
@@ -137,9 +143,11 @@ replication {{
                     start_offset: end.min(2),
                     end_offset: end,
                     timestamp_offset: None,
+                    kept_from: None,
                 })
                 .collect(),
             config: Default::default(),
+            retention_probe: None,
         }
     }
 

@@ -276,6 +276,7 @@ mod tests {
             adjustments: vec![],
             blocked: vec![],
             notes: vec![],
+            retention_cut: None,
         }
     }
 

@@ -323,6 +323,11 @@ impl Serialize for Hook {
 #[derive(Debug, Clone, Serialize)]
 pub struct Replication {
     pub start_from: StartFrom,
+    /// `start_from` is written in the HCL: the copy starts there even where the target's
+    /// retention would delete what it copies; by default it starts at the first record the
+    /// target keeps (issue 15).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub start_from_declared: bool,
     /// The copy producer's `compression.type`: none by default, since compressing costs CPU on
     /// both ends and pays off only over a slow route with compressible data.
     pub compression: String,
@@ -360,6 +365,7 @@ impl Default for Replication {
     fn default() -> Self {
         Replication {
             start_from: StartFrom::Earliest,
+            start_from_declared: false,
             compression: "none".to_string(),
             max_lag: DEFAULT_MAX_LAG,
             max_lag_time: DEFAULT_MAX_LAG_TIME,

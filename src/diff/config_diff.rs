@@ -4,7 +4,27 @@ use crate::cluster::TopicConfig;
 use crate::config::{TopicBlock, TopicDefaults};
 use crate::platform::Platform;
 
-use super::{ConfigChange, NotCarried, Origin};
+use super::{ConfigChange, NotCarried, Origin, TopicChange};
+use crate::snapshot::TopicSnapshot;
+
+impl TopicChange {
+    /// The value the target topic has for `key` once apply ran: the change's, else what the
+    /// existing topic uses, else the platform's default for a topic being created.
+    pub fn value_after_apply<'a>(
+        &'a self,
+        key: &str,
+        target: Option<&'a TopicSnapshot>,
+        platform: Platform,
+    ) -> Option<&'a str> {
+        match self.config.iter().find(|c| c.key == key) {
+            Some(set) => Some(set.after.as_str()),
+            None => match target {
+                Some(t) => effective(&t.config, platform, key),
+                None => platform.default_of(key),
+            },
+        }
+    }
+}
 
 /// The value a topic actually uses for `key`: its reported value, or the platform default when
 /// the broker reported only explicitly set keys and this one is not among them.

@@ -10,7 +10,11 @@ use crate::snapshot::{ClusterSnapshot, PartitionSnapshot, Snapshot, TopicSnapsho
 
 use super::*;
 
-fn desired(scheme: Scheme, block: Option<TopicBlock>, defaults: TopicDefaults) -> Desired {
+pub(super) fn desired(
+    scheme: Scheme,
+    block: Option<TopicBlock>,
+    defaults: TopicDefaults,
+) -> Desired {
     let cluster = ClusterSettings::plaintext("x:9092");
     Desired {
         migration: Migration {
@@ -45,7 +49,11 @@ fn desired(scheme: Scheme, block: Option<TopicBlock>, defaults: TopicDefaults) -
     }
 }
 
-fn block(partitions: Option<i32>, rf: Option<i32>, config: &[(&str, &str)]) -> TopicBlock {
+pub(super) fn block(
+    partitions: Option<i32>,
+    rf: Option<i32>,
+    config: &[(&str, &str)],
+) -> TopicBlock {
     TopicBlock {
         name: "t".into(),
         target_name: None,
@@ -60,7 +68,12 @@ fn block(partitions: Option<i32>, rf: Option<i32>, config: &[(&str, &str)]) -> T
     }
 }
 
-fn topic(partitions: i32, rf: i32, records: i64, config: &[(&str, &str)]) -> TopicSnapshot {
+pub(super) fn topic(
+    partitions: i32,
+    rf: i32,
+    records: i64,
+    config: &[(&str, &str)],
+) -> TopicSnapshot {
     TopicSnapshot {
         replication_factor: rf,
         partitions: (0..partitions)
@@ -69,6 +82,7 @@ fn topic(partitions: i32, rf: i32, records: i64, config: &[(&str, &str)]) -> Top
                 start_offset: 0,
                 end_offset: records,
                 timestamp_offset: None,
+                kept_from: None,
             })
             .collect(),
         config: TopicConfig {
@@ -87,10 +101,11 @@ fn topic(partitions: i32, rf: i32, records: i64, config: &[(&str, &str)]) -> Top
                 .collect(),
             complete: false,
         },
+        retention_probe: None,
     }
 }
 
-fn cluster(topic: Option<TopicSnapshot>, brokers: i32) -> ClusterSnapshot {
+pub(super) fn cluster(topic: Option<TopicSnapshot>, brokers: i32) -> ClusterSnapshot {
     ClusterSnapshot {
         cluster_id: None,
         brokers: (0..brokers)

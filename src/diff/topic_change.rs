@@ -97,6 +97,9 @@ pub struct TopicChange {
     pub blocked: Vec<String>,
     /// Facts worth reading that change nothing.
     pub notes: Vec<String>,
+    /// The target keeps records for less time than the source: what the copy leaves behind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_cut: Option<crate::domain::RetentionCut>,
 }
 
 impl TopicChange {

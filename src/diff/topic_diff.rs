@@ -6,7 +6,9 @@ use crate::config::{Desired, Scheme, TopicBlock};
 use crate::platform::Platform;
 use crate::snapshot::{Snapshot, TopicSnapshot, target_name};
 
-use super::{Action, ConfigChange, Origin, TopicChange, Valued, config_changes, not_carried};
+use super::{
+    Action, ConfigChange, Origin, TopicChange, Valued, config_changes, not_carried, retention,
+};
 use crate::domain::COPY_HEADER_ALLOWANCE;
 
 /// How a mirror's "target not empty" blocker begins: a resumed mirror apply lifts it for the
@@ -92,6 +94,7 @@ fn diff_topic(
         adjustments: Vec::new(),
         blocked: Vec::new(),
         notes: Vec::new(),
+        retention_cut: None,
     };
 
     let partitions = desired_partitions(block, source);
@@ -126,7 +129,9 @@ fn diff_topic(
             &mut change.config,
             &mut change.adjustments,
             &mut change.blocked,
-            None,
+            source
+                .and_then(|s| retention::ckafka_facts(s, platform))
+                .as_ref(),
         );
         change
             .blocked
@@ -167,8 +172,17 @@ fn diff_topic(
     if platform == Platform::Ckafka {
         adjust::settle(&mut change, desired.accepts_adjustments(name));
     }
-    if desired.migration.scheme == Scheme::Mirror && stamps_log_append_time(&change, target) {
+    if desired.migration.scheme == Scheme::Mirror
+        && change.value_after_apply("message.timestamp.type", target, platform)
+            == Some("LogAppendTime")
+    {
         change.notes.push(LOG_APPEND_TIME_NOTE.into());
+    }
+    if desired.migration.scheme == Scheme::Mirror
+        && change.blocked.is_empty()
+        && let Some(source) = source
+    {
+        change.retention_cut = retention::cut(desired, source);
     }
     change.action = if !change.blocked.is_empty() {
         Action::Blocked
@@ -288,16 +302,6 @@ fn mirror_message_size(
 pub const LOG_APPEND_TIME_NOTE: &str = "the target stamps copied records with their append time \
 (message.timestamp.type = LogAppendTime): the source's timestamps are not kept, and verification \
 compares key, value, headers and order without them";
-
-/// Whether the target topic will use LogAppendTime: as this plan sets it, else as it is now.
-fn stamps_log_append_time(change: &TopicChange, target: Option<&TopicSnapshot>) -> bool {
-    let key = "message.timestamp.type";
-    let value = match change.config.iter().find(|c| c.key == key) {
-        Some(set) => Some(set.after.as_str()),
-        None => target.and_then(|t| t.config.entries.get(key)?.value.as_deref()),
-    };
-    value == Some("LogAppendTime")
-}
 
 /// A topic that already exists on the target: what may grow, what conflicts.
 fn check_existing(

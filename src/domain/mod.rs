@@ -6,13 +6,15 @@ mod accepted_gap;
 mod copy_volume;
 mod numbers;
 pub mod offset_map;
+mod retention_cut;
 mod start_from;
 mod step;
 
 pub use accepted_gap::AcceptedGap;
 pub use copy_volume::CopyVolume;
-pub use numbers::thousands;
+pub use numbers::{duration_ms, rfc3339_ms, size, thousands};
 pub use offset_map::{OffsetMap, OffsetMapError, Run, Translation};
+pub use retention_cut::{GroupBehind, PartitionCut, RetentionCut, shorter_on_target, time_limit};
 pub use start_from::StartFrom;
 pub use step::{GroupsOn, Step};
 

@@ -52,6 +52,7 @@ fn topic(partitions: i32, config: &[(&str, &str)]) -> TopicSnapshot {
                 start_offset: 0,
                 end_offset: 10,
                 timestamp_offset: None,
+                kept_from: None,
             })
             .collect(),
         config: TopicConfig {
@@ -70,6 +71,7 @@ fn topic(partitions: i32, config: &[(&str, &str)]) -> TopicSnapshot {
                 .collect(),
             complete: false,
         },
+        retention_probe: None,
     }
 }
 

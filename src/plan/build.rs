@@ -10,12 +10,13 @@ use crate::snapshot::{ClusterSnapshot, Snapshot, managed_target_names};
 
 use super::{
     ClusterSummary, CopyVolume, FORMAT_VERSION, Fingerprint, GroupsOn, Plan, Step, Summary,
-    copy_volume,
+    copy_volume, left_behind,
 };
 
 pub fn build(desired: &Desired, snapshot: &Snapshot, platform: Platform) -> Plan {
-    let topics = diff_topics(desired, snapshot, platform);
+    let mut topics = diff_topics(desired, snapshot, platform);
     let groups = group_moves(desired, snapshot);
+    left_behind::attach_groups(&mut topics, &groups);
     let managed = managed_target_names(desired, &snapshot.source);
     let unmanaged_target_topics = snapshot
         .target
@@ -28,6 +29,7 @@ pub fn build(desired: &Desired, snapshot: &Snapshot, platform: Platform) -> Plan
     let inputs = StepInputs::new(desired, snapshot, &topics, &groups);
     let steps = order(desired.migration.scheme, &inputs);
     let mut warnings = warnings(desired, snapshot, &topics, &groups);
+    warnings.extend(left_behind::warnings(&topics));
     warnings.extend(crate::ckafka::warnings::warnings(
         desired,
         &topics,
@@ -119,7 +121,7 @@ impl StepInputs {
         let mut volume = CopyVolume::default();
         for t in &migrating {
             if let Some(s) = snapshot.source.topics.get(&t.name) {
-                let v = copy_volume(&t.name, s, desired.replication.start_from, groups);
+                let v = copy_volume(&t.name, s, &desired.replication, groups);
                 volume.partitions += v.partitions;
                 volume.records += v.records;
             }

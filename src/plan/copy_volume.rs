@@ -1,14 +1,16 @@
 //! How much a mirror copy would move, from offsets alone.
 
+use crate::config::Replication;
 use crate::diff::GroupMove;
 use crate::domain::{CopyVolume, StartFrom};
 use crate::snapshot::TopicSnapshot;
 
-/// Records from each partition's start position (per `start_from`) to its end offset.
+/// Records from each partition's start position (per `start_from`, and the first record the
+/// target keeps) to its end offset.
 pub fn copy_volume(
     topic: &str,
     snapshot: &TopicSnapshot,
-    start_from: StartFrom,
+    replication: &Replication,
     groups: &[GroupMove],
 ) -> CopyVolume {
     let mut v = CopyVolume {
@@ -17,7 +19,7 @@ pub fn copy_volume(
         bytes: None,
     };
     for p in &snapshot.partitions {
-        let from = match start_from {
+        let from = match replication.start_from {
             StartFrom::Earliest => p.start_offset,
             StartFrom::Latest => p.end_offset,
             StartFrom::Timestamp(_) => p.timestamp_offset.unwrap_or(p.end_offset),
@@ -30,7 +32,8 @@ pub fn copy_volume(
                 .min()
                 .unwrap_or(p.start_offset),
         };
-        v.records += (p.end_offset - from.max(p.start_offset)).max(0) as u64;
+        let from = p.retained_start(from.max(p.start_offset), replication.start_from_declared);
+        v.records += (p.end_offset - from).max(0) as u64;
     }
     v
 }
@@ -50,15 +53,18 @@ mod tests {
                     start_offset: 10,
                     end_offset: 110,
                     timestamp_offset: Some(60),
+                    kept_from: None,
                 },
                 PartitionSnapshot {
                     id: 1,
                     start_offset: 0,
                     end_offset: 50,
                     timestamp_offset: None,
+                    kept_from: None,
                 },
             ],
             config: Default::default(),
+            retention_probe: None,
         }
     }
 
@@ -92,10 +98,39 @@ mod tests {
             (StartFrom::Committed, vec![group(2)], 100 + 50),
         ];
         for (start, groups, want) in cases {
+            let replication = Replication {
+                start_from: start,
+                ..Replication::default()
+            };
             assert_eq!(
-                copy_volume("t", &t, start, &groups).records,
+                copy_volume("t", &t, &replication, &groups).records,
                 want,
                 "{start:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_record_the_target_keeps_bounds_the_copy_unless_start_from_is_declared() {
+        let mut t = topic();
+        t.partitions[0].kept_from = Some(90);
+        t.partitions[1].kept_from = Some(50);
+        let cases = [
+            (StartFrom::Earliest, false, 20),
+            (StartFrom::Earliest, true, 150),
+            (StartFrom::Timestamp(1), false, 20),
+            (StartFrom::Latest, false, 0),
+        ];
+        for (start_from, start_from_declared, want) in cases {
+            let replication = Replication {
+                start_from,
+                start_from_declared,
+                ..Replication::default()
+            };
+            assert_eq!(
+                copy_volume("t", &t, &replication, &[]).records,
+                want,
+                "{start_from:?} declared: {start_from_declared}"
             );
         }
     }

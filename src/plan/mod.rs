@@ -2,6 +2,7 @@
 
 mod build;
 mod copy_volume;
+mod left_behind;
 #[allow(clippy::module_inception)]
 mod plan;
 mod saved_plan;

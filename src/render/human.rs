@@ -1,10 +1,11 @@
 //! The plan for people: Terraform-like symbols, colours by role, one summary line.
 
 use std::fmt::Write;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::config::StartFrom;
 use crate::diff::{Action, GroupMove, TopicChange};
+use crate::domain::{RetentionCut, duration_ms, rfc3339_ms};
 use crate::plan::{ClusterSummary, GroupsOn, Plan, Step};
 
 use super::{Theme, thousands};
@@ -195,6 +196,35 @@ fn topic(w: &mut String, t: &TopicChange, width: usize, theme: &Theme) {
     for n in &t.notes {
         let _ = writeln!(w, "      {}", theme.note.apply_to(format!("# {n}")));
     }
+    if let Some(cut) = &t.retention_cut {
+        let _ = writeln!(w, "      {}", theme.note.apply_to(retention_note(cut)));
+    }
+}
+
+/// One line under a topic whose target keeps records for less time than the source.
+fn retention_note(cut: &RetentionCut) -> String {
+    let keeps = format!(
+        "# the target keeps {}, the source {}",
+        duration_ms(cut.target_retention_ms),
+        cut.source_retention_ms
+            .map_or("forever".to_string(), duration_ms)
+    );
+    let left = cut.left_behind();
+    let older = format!("older than {}", rfc3339_ms(cut.older_than_ms));
+    if left == 0 {
+        format!("{keeps}: no record on the source is {older} today")
+    } else if cut.applies {
+        format!(
+            "{keeps}: the copy starts at the first record kept, {} ({} {older} stay behind)",
+            cut.first_kept(),
+            count_u64(left, "record")
+        )
+    } else {
+        format!(
+            "{keeps}: start_from is declared, so the copy includes {} {older}, which the target deletes soon after",
+            count_u64(left, "record")
+        )
+    }
 }
 
 /// The attribute lines under a topic: symbol (`+` set, `~` changed), key, value.
@@ -382,10 +412,7 @@ fn from(start: StartFrom) -> String {
         StartFrom::Earliest => "from earliest".into(),
         StartFrom::Latest => "from latest".into(),
         StartFrom::Committed => "from the groups' committed offsets".into(),
-        StartFrom::Timestamp(ms) => {
-            let at = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
-            format!("from {}", humantime::format_rfc3339_seconds(at))
-        }
+        StartFrom::Timestamp(ms) => format!("from {}", rfc3339_ms(ms)),
     }
 }
 

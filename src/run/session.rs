@@ -56,6 +56,8 @@ pub(super) fn connect(desired: &Desired, args: &ConnectArgs) -> Result<Session, 
     let target = Target::connect(desired, args.timeout)?;
     let mut snapshot = Snapshot::take(desired, &source, target.access())?;
     snapshot.probe_transactions(desired, target.access());
+    let limits = crate::diff::retention_limits(desired, &snapshot, desired.target_platform());
+    snapshot.probe_retention(&source, &limits)?;
     // Counting waits for fresh librdkafka statistics, so only when someone reads it.
     if tracing::enabled!(tracing::Level::DEBUG) {
         tracing::debug!(requests = ?source.request_counts(), "source cluster requests");

@@ -139,7 +139,11 @@ impl Mirror<'_> {
         copies: &Copies,
     ) -> Result<Vec<CopyJob>, Error> {
         let snapshot = self.patiently("reading both clusters", || {
-            Ok(Snapshot::take(self.desired, self.source, self.target)?)
+            let mut snapshot = Snapshot::take(self.desired, self.source, self.target)?;
+            // The target topics exist now: their own retention decides what the copy skips.
+            let limits = snapshot.live_retention_limits(self.desired);
+            snapshot.probe_retention(self.source, &limits)?;
+            Ok(snapshot)
         })?;
         let mut jobs = Vec::new();
         for (topic, t) in &snapshot.source.topics {
@@ -151,7 +155,13 @@ impl Mirror<'_> {
                 let recorded = copies.get(&(topic.clone(), p.id));
                 let start = match recorded {
                     Some(copy) => copy.map.source_start(),
-                    None => start_offset(&snapshot, topic, p.id, start_from),
+                    None => start_offset(
+                        &snapshot,
+                        topic,
+                        p.id,
+                        start_from,
+                        self.desired.replication.start_from_declared,
+                    ),
                 };
                 jobs.push(CopyJob {
                     source_topic: topic.clone(),
@@ -205,6 +215,7 @@ pub(crate) fn start_offset(
     topic: &str,
     partition: i32,
     start_from: StartFrom,
+    start_from_declared: bool,
 ) -> i64 {
     let Some(p) = snapshot
         .source
@@ -214,7 +225,7 @@ pub(crate) fn start_offset(
     else {
         return 0;
     };
-    match start_from {
+    let from = match start_from {
         StartFrom::Earliest => p.start_offset,
         StartFrom::Latest => p.end_offset,
         StartFrom::Timestamp(_) => p.timestamp_offset.unwrap_or(p.end_offset),
@@ -228,7 +239,8 @@ pub(crate) fn start_offset(
             .min()
             .unwrap_or(p.start_offset)
             .max(p.start_offset),
-    }
+    };
+    p.retained_start(from, start_from_declared)
 }
 
 /// The copy as the state records it, from the latest step that recorded one.

@@ -221,7 +221,7 @@ fn translation(
         Translation::BeforeCopyStart { .. } => Ok((
             copy.map.target_start(),
             format!(
-                "copy start (replication.start_from skipped source offsets {committed}..{})",
+                "copy start (source offsets {committed}..{} were not copied: replication.start_from, or the target's shorter retention, left them behind)",
                 copy.map.source_start()
             ),
         )),

@@ -5,7 +5,7 @@
 //! in the topic's block does. This file words the blocker, with the figures the plan may measure.
 
 use crate::diff::Origin;
-use crate::domain::thousands;
+use crate::domain::{duration_ms, size, thousands};
 
 /// Records on the source, with their bytes when the plan can count them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,53 +150,6 @@ fn held(h: Held) -> String {
     }
 }
 
-/// `ms` as a person reads it: "90 days", "about 1157.4 days", "1 minute".
-pub(super) fn duration_ms(ms: i64) -> String {
-    const UNITS: [(i64, &str); 4] = [
-        (86_400_000, "day"),
-        (3_600_000, "hour"),
-        (60_000, "minute"),
-        (1_000, "second"),
-    ];
-    approximate(ms, &UNITS, "ms")
-}
-
-/// `bytes` as a person reads it: "1 TiB", "about 19.1 MiB".
-pub(super) fn size(bytes: i64) -> String {
-    const UNITS: [(i64, &str); 4] = [
-        (1 << 40, "TiB"),
-        (1 << 30, "GiB"),
-        (1 << 20, "MiB"),
-        (1 << 10, "KiB"),
-    ];
-    approximate(bytes, &UNITS, "bytes")
-}
-
-/// In the largest unit `n` reaches: exact when it divides, else "about" with one decimal.
-/// Units that are words ("day") take a plural; symbols ("MiB") do not.
-fn approximate(n: i64, units: &[(i64, &str)], base: &str) -> String {
-    let Some(&(unit, name)) = units.iter().find(|(u, _)| n.abs() >= *u) else {
-        return format!("{n} {base}");
-    };
-    let plural = |whole: bool, one: bool| {
-        if name.chars().all(|c| c.is_ascii_lowercase()) && !(whole && one) {
-            "s"
-        } else {
-            ""
-        }
-    };
-    if n % unit == 0 {
-        let v = n / unit;
-        format!("{v} {name}{}", plural(true, v == 1))
-    } else {
-        format!(
-            "about {:.1} {name}{}",
-            n as f64 / unit as f64,
-            plural(false, false)
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,21 +162,6 @@ mod tests {
             min,
             max,
         }
-    }
-
-    #[test]
-    fn durations_and_sizes_read_as_people_write_them() {
-        assert_eq!(duration_ms(7_776_000_000), "90 days");
-        assert_eq!(duration_ms(86_400_000), "1 day");
-        assert_eq!(duration_ms(99_999_999_999), "about 1157.4 days");
-        assert_eq!(duration_ms(60_000), "1 minute");
-        assert_eq!(duration_ms(500), "500 ms");
-        assert_eq!(size(1_099_511_627_776), "1 TiB");
-        assert_eq!(size(12_582_912), "12 MiB");
-        assert_eq!(size(20_000_000), "about 19.1 MiB");
-        assert_eq!(size(100), "100 bytes");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(thousands(999), "999");
     }
 
     #[test]

@@ -65,6 +65,7 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Replication> {
         // Absent is the default; present but failed to evaluate was reported.
         return (!f.has("start_from")).then_some(Replication {
             start_from: StartFrom::Earliest,
+            start_from_declared: false,
             compression,
             max_lag,
             max_lag_time,
@@ -114,6 +115,7 @@ pub(crate) fn read(cx: &mut Cx, b: &TopBlock) -> Option<Replication> {
     };
     Some(Replication {
         start_from: start_from?,
+        start_from_declared: true,
         compression,
         max_lag,
         max_lag_time,

@@ -1,0 +1,120 @@
+//! The target's retention against the source's, for the plan (issue 15): which topics the plan
+//! measures ([`predicted_limits`]), the cut a mirror copy makes ([`cut`]), and the figures a
+//! CKafka retention blocker quotes ([`ckafka_facts`]). The measuring itself is I/O and happens
+//! in [`crate::snapshot::Snapshot::probe_retention`], between two passes of the pure diff.
+
+use std::collections::BTreeMap;
+
+use crate::ckafka::adjust::{Held, RetentionFacts};
+use crate::config::Desired;
+use crate::domain::{PartitionCut, RetentionCut, shorter_on_target, time_limit};
+use crate::platform::{Allowed, Platform};
+use crate::snapshot::{Snapshot, TopicSnapshot};
+
+use super::TopicChange;
+
+/// How long the source topic keeps records by age (`None`: forever).
+fn source_limit(source: &TopicSnapshot) -> Option<i64> {
+    let value = |key: &str| {
+        source
+            .config
+            .entries
+            .get(key)
+            .and_then(|v| v.value.as_deref())
+    };
+    time_limit(value("retention.ms"), value("cleanup.policy"), None)
+}
+
+/// For every source topic whose target will keep records for less time than the source does,
+/// that time: the `retention.ms` the change leaves on the target, or, where the platform cannot
+/// take the value asked for (the change is blocked), the most it can take.
+pub fn predicted_limits(
+    changes: &[TopicChange],
+    snapshot: &Snapshot,
+    platform: Platform,
+) -> BTreeMap<String, i64> {
+    let mut limits = BTreeMap::new();
+    for change in changes {
+        let Some(source) = snapshot.source.topics.get(&change.name) else {
+            continue;
+        };
+        let target = snapshot.target.topics.get(&change.target_name);
+        let value = |key| change.value_after_apply(key, target, platform);
+        let mut retention = value("retention.ms").map(str::to_string);
+        if let Some(Allowed::Range { max, .. }) = platform.key("retention.ms").map(|k| k.allowed)
+            && retention
+                .as_deref()
+                .and_then(|r| r.trim().parse::<i64>().ok())
+                .is_some_and(|r| r < 0 || r > max)
+        {
+            retention = Some(max.to_string());
+        }
+        let target_limit = time_limit(
+            retention.as_deref(),
+            value("cleanup.policy"),
+            value("message.timestamp.type"),
+        );
+        if let Some(limit) = shorter_on_target(source_limit(source), target_limit) {
+            limits.insert(change.name.clone(), limit);
+        }
+    }
+    limits
+}
+
+/// What a mirror copy of `source` leaves behind, when the plan measured it.
+pub fn cut(desired: &Desired, source: &TopicSnapshot) -> Option<RetentionCut> {
+    let probe = source.retention_probe?;
+    let partitions: Vec<PartitionCut> = source
+        .partitions
+        .iter()
+        .map(|p| {
+            let first_kept = p.kept_from.unwrap_or(p.start_offset);
+            PartitionCut {
+                partition: p.id,
+                first_kept,
+                left_behind: (first_kept - p.start_offset).max(0) as u64,
+            }
+        })
+        .collect();
+    Some(RetentionCut {
+        target_retention_ms: probe.target_retention_ms,
+        source_retention_ms: source_limit(source),
+        older_than_ms: probe.older_than_ms,
+        applies: !desired.replication.start_from_declared,
+        partitions,
+        groups: Vec::new(),
+    })
+}
+
+/// The records a CKafka retention blocker quotes: those older than the most CKafka keeps, when
+/// the plan measured the topic against exactly that.
+pub fn ckafka_facts(source: &TopicSnapshot, platform: Platform) -> Option<RetentionFacts> {
+    let probe = source.retention_probe?;
+    let Some(Allowed::Range { max, .. }) = platform.key("retention.ms").map(|k| k.allowed) else {
+        return None;
+    };
+    (probe.target_retention_ms == max).then(|| RetentionFacts {
+        older_than_max_retention: Some(Held {
+            records: source
+                .partitions
+                .iter()
+                .map(|p| (p.kept_from.unwrap_or(p.start_offset) - p.start_offset).max(0) as u64)
+                .sum(),
+            bytes: None,
+        }),
+        larger_than_max_message: None,
+    })
+}
+
+/// Source topics a plan of `desired` measures before it is built, keyed to their target's limit.
+pub fn retention_limits(
+    desired: &Desired,
+    snapshot: &Snapshot,
+    platform: Platform,
+) -> BTreeMap<String, i64> {
+    predicted_limits(
+        &super::diff_topics(desired, snapshot, platform),
+        snapshot,
+        platform,
+    )
+}

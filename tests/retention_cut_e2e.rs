@@ -1,0 +1,189 @@
+//! A target that keeps records for less time than the source (issue 15), on real Apache Kafka:
+//! the source topic keeps records forever and holds records stamped three days ago before
+//! records of the last day; the topic block gives the target two days. The plan names what stays
+//! behind and which group had not read it; with `start_from` declared it warns that the target
+//! deletes what the copy would include. Apply copies exactly the records the target keeps,
+//! compared with the source partition by partition, and every group's translated offset points
+//! at a record the target holds (or at its end).
+
+mod support;
+
+use support::mirror_config::write_mirror_config;
+use support::records::{Rec, now_millis, produce, read_from, record};
+
+use std::fs;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use ferry::copy::{SOURCE_OFFSET_HEADER, decode_source_offset};
+use ferry_testbed::{Testbed, inspect, seed};
+
+const TOPIC: &str = "cut.events";
+const OLD: usize = 30;
+const NEW: usize = 20;
+const DAY_MS: i64 = 86_400_000;
+/// Committed on the source: `behind` in the old records of partition 0, in the new ones of
+/// partition 1; `ahead` in the new records and at the end.
+const BEHIND: (&str, [i64; 2]) = ("cut-behind", [10, 40]);
+const AHEAD: (&str, [i64; 2]) = ("cut-ahead", [35, 50]);
+
+fn ferry(dir: &Path, args: &[&str]) -> Output {
+    Command::cargo_bin("ferry")
+        .unwrap()
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Record `i` of partition `p`: the first [`OLD`] stamped three days ago, the rest within the
+/// last day.
+fn source_record(p: i32, i: usize) -> Rec {
+    let mut rec = record(p, i, 0);
+    if i < OLD {
+        rec.timestamp = now_millis() - 3 * DAY_MS + i as i64;
+    }
+    rec
+}
+
+/// The source offset ferry's header on a copy names.
+fn source_offset(rec: &Rec) -> i64 {
+    rec.headers
+        .iter()
+        .find(|(k, _)| k == SOURCE_OFFSET_HEADER)
+        .and_then(|(_, v)| v.as_deref().and_then(decode_source_offset))
+        .expect("every copy carries ferry's header")
+}
+
+/// The target's records of `partition`, each as (the source offset in ferry's header, the
+/// record without it and without its target offset).
+fn target_copies(bed: &Testbed, partition: i32) -> Vec<(i64, Rec)> {
+    read_from(&bed.target.bootstrap, TOPIC, partition, 0)
+        .into_iter()
+        .map(|mut rec| {
+            let source_offset = source_offset(&rec);
+            rec.headers.retain(|(k, _)| k != SOURCE_OFFSET_HEADER);
+            rec.offset = -1;
+            (source_offset, rec)
+        })
+        .collect()
+}
+
+#[test]
+fn a_target_keeping_less_gets_only_what_it_keeps_and_every_group_resumes_on_a_record_it_holds() {
+    let bed = Testbed::shared();
+    seed::create_topic(&bed.source.bootstrap, TOPIC, 2, &[("retention.ms", "-1")]).unwrap();
+    let mut produced: Vec<Vec<Rec>> = Vec::new();
+    for p in 0..2 {
+        let records: Vec<Rec> = (0..OLD + NEW).map(|i| source_record(p, i)).collect();
+        produce(&bed.source.bootstrap, TOPIC, p, &records);
+        produced.push(records);
+    }
+    for (group, committed) in [BEHIND, AHEAD] {
+        let offsets: Vec<(&str, i32, i64)> =
+            (0..2).map(|p| (TOPIC, p, committed[p as usize])).collect();
+        seed::commit_offsets(&bed.source.bootstrap, group, &offsets).unwrap();
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    write_mirror_config(
+        dir.path(),
+        bed,
+        "retention-cut",
+        &[TOPIC],
+        &[BEHIND.0, AHEAD.0],
+    );
+    let main = dir.path().join("main.hcl");
+    let declared = fs::read_to_string(&main).unwrap();
+    assert!(declared.contains("start_from = \"earliest\""));
+    fs::write(
+        &main,
+        format!(
+            "{declared}\ntopic \"{TOPIC}\" {{\n  config = {{ \"retention.ms\" = \"{}\" }}\n}}\n",
+            2 * DAY_MS
+        ),
+    )
+    .unwrap();
+
+    // start_from declared: everything is copied, and the plan says what the target deletes.
+    let out = ferry(dir.path(), &["plan"]);
+    let plan = text(&out);
+    assert!(out.status.success(), "{plan}");
+    assert!(
+        plan.contains(&format!(
+            "the target keeps {TOPIC} for 2 days (retention.ms = 172800000), the source forever: replication.start_from is declared, so the copy includes 60 records older than "
+        )),
+        "{plan}"
+    );
+    assert!(plan.contains("(2 partitions, 100 records)"), "{plan}");
+
+    // The default: the copy starts at the first record the target keeps.
+    let text_now = fs::read_to_string(&main).unwrap();
+    fs::write(&main, text_now.replace("  start_from = \"earliest\"\n", "")).unwrap();
+    let out = ferry(dir.path(), &["plan"]);
+    let plan = text(&out);
+    assert!(out.status.success(), "{plan}");
+    for expected in [
+        format!("the target keeps {TOPIC} for 2 days (retention.ms = 172800000), the source forever: 60 records older than "),
+        "would be deleted on arrival, so the copy leaves them on the source and starts at the first record the target keeps ([0] 30, [1] 30)".to_string(),
+        "# the target keeps 2 days, the source forever: the copy starts at the first record kept, [0] 30, [1] 30 (60 records older than ".to_string(),
+        format!("group cut-behind committed {TOPIC}[0] at 10, in what stays behind: on the target it resumes at 30 (the copy of source offset 30), and the 20 records between are not delivered to it"),
+        "(2 partitions, 40 records)".to_string(),
+    ] {
+        assert!(plan.contains(&expected), "missing {expected:?} in\n{plan}");
+    }
+    assert!(
+        !plan.contains(&format!("cut-behind committed {TOPIC}[1]")),
+        "{plan}"
+    );
+    assert!(!plan.contains("group cut-ahead committed"), "{plan}");
+
+    let out = ferry(dir.path(), &["apply", "--auto-approve"]);
+    let applied = text(&out);
+    assert!(out.status.success(), "{applied}");
+
+    for p in 0..2 {
+        // Exactly the records from the first one kept, each at its source offset.
+        let want: Vec<(i64, Rec)> = produced[p as usize]
+            .iter()
+            .enumerate()
+            .skip(OLD)
+            .map(|(i, rec)| (i as i64, rec.clone()))
+            .collect();
+        assert_eq!(target_copies(bed, p), want, "partition {p}");
+    }
+    for (group, committed) in [BEHIND, AHEAD] {
+        let on_target =
+            inspect::committed_offsets(&bed.target.bootstrap, group, &[(TOPIC, 0), (TOPIC, 1)])
+                .unwrap();
+        for p in 0..2usize {
+            let offset = on_target[p].unwrap_or_else(|| panic!("{group} has no offset on [{p}]"));
+            let (start, end) = inspect::watermarks(&bed.target.bootstrap, TOPIC, p as i32).unwrap();
+            assert!(
+                (start..=end).contains(&offset),
+                "{group}[{p}]: {offset} outside {start}..={end}"
+            );
+            // It reads next the copy of the record it would read next on the source, or of the
+            // first record kept where that one stayed behind.
+            let next_on_source = committed[p].max(OLD as i64);
+            let next = read_from(&bed.target.bootstrap, TOPIC, p as i32, offset)
+                .first()
+                .map(source_offset);
+            let want = (next_on_source < (OLD + NEW) as i64).then_some(next_on_source);
+            assert_eq!(next, want, "{group}[{p}] at target offset {offset}");
+        }
+    }
+}
