@@ -9,7 +9,9 @@
 mod support;
 
 use support::mirror_config::write_mirror_config;
-use support::records::{Rec, now_millis, produce, read_from, record};
+use support::records::{
+    Rec, copies_by_source_offset, now_millis, produce, read_from, record, source_offset,
+};
 
 use std::fs;
 use std::path::Path;
@@ -17,7 +19,6 @@ use std::process::Output;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use ferry::copy::{SOURCE_OFFSET_HEADER, decode_source_offset};
 use ferry_testbed::{Testbed, inspect, seed};
 
 const TOPIC: &str = "cut.events";
@@ -59,27 +60,9 @@ fn source_record(p: i32, i: usize) -> Rec {
     rec
 }
 
-/// The source offset ferry's header on a copy names.
-fn source_offset(rec: &Rec) -> i64 {
-    rec.headers
-        .iter()
-        .find(|(k, _)| k == SOURCE_OFFSET_HEADER)
-        .and_then(|(_, v)| v.as_deref().and_then(decode_source_offset))
-        .expect("every copy carries ferry's header")
-}
-
-/// The target's records of `partition`, each as (the source offset in ferry's header, the
-/// record without it and without its target offset).
+/// The target's copies of `partition`, by source offset.
 fn target_copies(bed: &Testbed, partition: i32) -> Vec<(i64, Rec)> {
-    read_from(&bed.target.bootstrap, TOPIC, partition, 0)
-        .into_iter()
-        .map(|mut rec| {
-            let source_offset = source_offset(&rec);
-            rec.headers.retain(|(k, _)| k != SOURCE_OFFSET_HEADER);
-            rec.offset = -1;
-            (source_offset, rec)
-        })
-        .collect()
+    copies_by_source_offset(&bed.target.bootstrap, TOPIC, partition)
 }
 
 #[test]

@@ -10,7 +10,7 @@
 mod support;
 
 use support::mirror_config::write_mirror_config;
-use support::records::{Rec, produce, read_from, record};
+use support::records::{Rec, copies_by_source_offset, produce, read_from, record};
 #[path = "support/state_json.rs"]
 #[allow(dead_code)]
 mod state_json;
@@ -152,24 +152,9 @@ fn produce_numbered(bootstrap: &str, topic: &str, partition: i32, range: std::op
     produce(bootstrap, topic, partition, &records);
 }
 
-/// The target's records of `topic[partition]` from its log start, each as (source offset in
-/// ferry's header, the record without that header).
+/// The target's copies of `topic[partition]`, by source offset.
 fn target_copies(bed: &Testbed, topic: &str, partition: i32) -> Vec<(i64, Rec)> {
-    read_from(&bed.target.bootstrap, topic, partition, 0)
-        .into_iter()
-        .map(|mut rec| {
-            let header = rec
-                .headers
-                .iter()
-                .rev()
-                .find(|(k, _)| k == SOURCE_OFFSET_HEADER)
-                .and_then(|(_, v)| v.as_deref().and_then(decode_source_offset))
-                .expect("every copy has ferry's header");
-            rec.headers.retain(|(k, _)| k != SOURCE_OFFSET_HEADER);
-            rec.offset = -1;
-            (header, rec)
-        })
-        .collect()
+    copies_by_source_offset(&bed.target.bootstrap, topic, partition)
 }
 
 /// What the source held at offsets `range` when each was produced: record `i` at offset `i`.

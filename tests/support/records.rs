@@ -347,3 +347,28 @@ pub fn assert_mirrored_and_group_resumes(
         );
     }
 }
+
+/// The source offset ferry's header on a copy names.
+pub fn source_offset(rec: &Rec) -> i64 {
+    rec.headers
+        .iter()
+        .rev()
+        .find(|(k, _)| k == ferry::copy::SOURCE_OFFSET_HEADER)
+        .and_then(|(_, v)| v.as_deref().and_then(ferry::copy::decode_source_offset))
+        .expect("every copy carries ferry's header")
+}
+
+/// The copies in `topic[partition]` from its log start, each as (the source offset in ferry's
+/// header, the record without that header and without its own offset).
+pub fn copies_by_source_offset(bootstrap: &str, topic: &str, partition: i32) -> Vec<(i64, Rec)> {
+    read_from(bootstrap, topic, partition, 0)
+        .into_iter()
+        .map(|mut rec| {
+            let source_offset = source_offset(&rec);
+            rec.headers
+                .retain(|(k, _)| k != ferry::copy::SOURCE_OFFSET_HEADER);
+            rec.offset = -1;
+            (source_offset, rec)
+        })
+        .collect()
+}
