@@ -10,7 +10,8 @@ use crate::cluster::{
 };
 use crate::config::{Desired, Scheme, StartFrom};
 use crate::diff::desired_partitions;
-use crate::domain::{shorter_on_target, time_limit};
+use crate::domain::{DefaultValue, NewTopicDefaults, shorter_on_target, time_limit};
+use crate::platform::Platform;
 
 /// What ferry saw on both clusters when it planned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +37,23 @@ pub struct ClusterSnapshot {
     /// Details of the topics that matter to this migration.
     pub topics: BTreeMap<String, TopicSnapshot>,
     pub groups: BTreeMap<String, GroupSnapshot>,
+    /// What a topic created here gets for the keys ferry does not set; read from the brokers
+    /// only when the plan creates a topic ([`Snapshot::take`]). `None`: the platform's
+    /// documented defaults apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_topic_defaults: Option<NewTopicDefaults>,
+}
+
+impl ClusterSnapshot {
+    /// What a topic created on this cluster uses for `key` when ferry does not set it, `None`
+    /// when nobody can say (ferry then sets it).
+    pub fn created_default(&self, platform: Platform, key: &str) -> Option<&str> {
+        match self.new_topic_defaults.as_ref().map(|d| d.get(key)) {
+            Some(DefaultValue::Read(value)) => Some(value),
+            Some(DefaultValue::Unknown) => None,
+            Some(DefaultValue::NotRead) | None => platform.default_of(key),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,12 +151,15 @@ impl Snapshot {
             StartFrom::Earliest,
         )?;
 
-        // A topic the plan would create: ask whether the target lets ferry create it.
+        // A topic the plan would create: ask whether the target lets ferry create it, and what
+        // its brokers give a topic for the keys ferry leaves unset.
+        let mut target_snap = target_snap;
         if let Some(missing) = managed_target_names(desired, &source_snap)
             .into_iter()
             .find(|t| !target_snap.topic_names.contains(t))
         {
             timed("target create check", || target.can_create_topic(&missing))?;
+            target_snap.new_topic_defaults = new_topic_defaults(target, &target_snap.brokers)?;
         }
         let target_partition_support =
             match needs_partition_increase(desired, &source_snap, &target_snap) {
@@ -258,6 +279,9 @@ impl Snapshot {
                 }
             }
             h.update(format!("{:?}", c.groups.keys().collect::<Vec<_>>()));
+            if let Some(d) = &c.new_topic_defaults {
+                h.update(format!("|{:?}|{:?}", d.values, d.unknown));
+            }
         }
         format!("{:x}", h.finalize())
     }
@@ -399,6 +423,26 @@ fn read_cluster(
         }
     }
     Ok(snap)
+}
+
+/// The brokers' defaults for created topics. A broker that will not describe its settings
+/// (no DescribeConfigs permission on the cluster, an old or non-Kafka broker) is not an error:
+/// the plan then sets the keys that decide what a topic keeps and says why.
+fn new_topic_defaults(
+    cluster: &dyn ClusterAccess,
+    brokers: &[BrokerInfo],
+) -> Result<Option<NewTopicDefaults>, ClusterError> {
+    let ids: Vec<i32> = brokers.iter().map(|b| b.id).collect();
+    match timed("DescribeConfigs (brokers)", || cluster.broker_configs(&ids)) {
+        Ok(configs) if configs.is_empty() => Ok(None),
+        Ok(configs) => Ok(Some(NewTopicDefaults::from_brokers(&configs))),
+        Err(
+            ClusterError::Unauthorized { detail, .. }
+            | ClusterError::Unsupported { detail, .. }
+            | ClusterError::Kafka { detail, .. },
+        ) => Ok(Some(NewTopicDefaults::unread(detail))),
+        Err(e) => Err(e),
+    }
 }
 
 /// Runs one batched cluster call, logging how long it took (-v): where plan time goes.

@@ -19,7 +19,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use ferry_testbed::{Testbed, inspect, seed};
+use ferry_testbed::{BrokerOptions, Testbed, inspect, seed};
 
 const TOPIC: &str = "cut.events";
 const OLD: usize = 30;
@@ -168,5 +168,70 @@ fn a_target_keeping_less_gets_only_what_it_keeps_and_every_group_resumes_on_a_re
             let want = (next_on_source < (OLD + NEW) as i64).then_some(next_on_source);
             assert_eq!(next, want, "{group}[{p}] at target offset {offset}");
         }
+    }
+}
+
+/// A target whose brokers keep records one day by default (`log.retention.ms`), a source that
+/// keeps the default seven days and holds records three days old: the plan reads the target
+/// brokers' setting and sets the source's retention on the topic it creates, instead of
+/// assuming Kafka's documented default and letting the broker delete the older records on
+/// arrival. Nothing is cut: every record is copied and the target topic keeps seven days.
+#[test]
+fn a_created_topic_gets_the_sources_retention_where_the_target_brokers_default_keeps_less() {
+    const TOPIC: &str = "short.default";
+    let target = BrokerOptions::default().with_property("log.retention.ms", &DAY_MS.to_string());
+    let bed = Testbed::start_with(&BrokerOptions::default(), &target).unwrap();
+    seed::create_topic(&bed.source.bootstrap, TOPIC, 2, &[]).unwrap();
+    let mut produced: Vec<Vec<Rec>> = Vec::new();
+    for p in 0..2 {
+        let records: Vec<Rec> = (0..OLD + NEW).map(|i| source_record(p, i)).collect();
+        produce(&bed.source.bootstrap, TOPIC, p, &records);
+        produced.push(records);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_mirror_config(dir.path(), &bed, "short-default", &[TOPIC], &[]);
+    let main = dir.path().join("main.hcl");
+    let declared = fs::read_to_string(&main).unwrap();
+    fs::write(&main, declared.replace("  start_from = \"earliest\"\n", "")).unwrap();
+
+    let out = ferry(dir.path(), &["plan", "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let topic = &plan["topics"][0];
+    assert_eq!(topic["action"], "create", "{topic:#}");
+    let retention = topic["config"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == "retention.ms")
+        .unwrap_or_else(|| panic!("retention.ms is not set on the created topic: {topic:#}"));
+    assert_eq!(
+        (&retention["before"], &retention["after"]),
+        (
+            &serde_json::json!(DAY_MS.to_string()),
+            &serde_json::json!("604800000")
+        ),
+        "{topic:#}"
+    );
+    assert!(
+        topic.get("retention_cut").is_none_or(|c| c.is_null()),
+        "{topic:#}"
+    );
+
+    let out = ferry(dir.path(), &["apply", "--auto-approve"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let config = inspect::topic_config(&bed.target.bootstrap, TOPIC).unwrap();
+    assert_eq!(
+        config.get("retention.ms").map(String::as_str),
+        Some("604800000")
+    );
+    for p in 0..2 {
+        let want: Vec<(i64, Rec)> = produced[p as usize]
+            .iter()
+            .enumerate()
+            .map(|(i, rec)| (i as i64, rec.clone()))
+            .collect();
+        let copies = copies_by_source_offset(&bed.target.bootstrap, TOPIC, p);
+        assert_eq!(copies, want, "partition {p}");
     }
 }

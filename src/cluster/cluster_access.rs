@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::BrokerConfig;
+
 use super::{
     ClusterError, ClusterMetadata, GroupActivity, GroupListing, NewTopicSpec, OffsetSpec,
     PartitionOffsets, Support, TopicConfig, TopicResult,
@@ -19,6 +21,14 @@ pub trait ClusterAccess {
         &self,
         topics: &[String],
     ) -> Result<BTreeMap<String, TopicConfig>, ClusterError>;
+
+    /// The settings of these brokers, one DescribeConfigs per broker, in flight together: what
+    /// a topic created without a key gets ([`crate::domain::NewTopicDefaults`]). Empty where
+    /// the cluster's topic defaults are its platform's, not its brokers' (CKafka's API).
+    fn broker_configs(&self, brokers: &[i32]) -> Result<BTreeMap<i32, BrokerConfig>, ClusterError> {
+        let _ = brokers;
+        Ok(BTreeMap::new())
+    }
 
     /// ListOffsets for every given partition, batched per leader.
     fn offsets(

@@ -1,4 +1,4 @@
-//! DescribeConfigs for many topics in one request, through librdkafka directly: rdkafka 0.39's
+//! DescribeConfigs for many topics in one request (and for brokers), through librdkafka directly: rdkafka 0.39's
 //! wrapper drops each resource's error, so an unknown topic and a topic the user may not read
 //! would both look like a topic without configs.
 
@@ -44,18 +44,56 @@ pub(super) fn describe_topic_configs<C: ClientContext>(
 ) -> Result<Described, AdminFailure> {
     let deadline = crate::limits::deadline_in(timeout.saturating_add(Duration::from_secs(1)));
     let queue = Queue::new(client);
+    let topic = rd::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC;
+    send(client, topic, topics, timeout, &queue);
+    read_result(&single_result(&queue, deadline)?)
+}
+
+/// Describes each of these brokers: librdkafka sends a broker resource to that broker, one
+/// per request, so the requests go out together and are read after. Each broker's answer is
+/// its entries or its error; `Err` when a request as a whole failed or timed out.
+pub(super) fn describe_broker_configs<C: ClientContext>(
+    client: &Client<C>,
+    brokers: &[i32],
+    timeout: Duration,
+) -> Result<Described, AdminFailure> {
+    let deadline = crate::limits::deadline_in(timeout.saturating_add(Duration::from_secs(1)));
+    let broker = rd::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_BROKER;
+    let queues: Vec<Queue<'_>> = brokers
+        .iter()
+        .map(|id| {
+            let queue = Queue::new(client);
+            send(client, broker, &[id.to_string()], timeout, &queue);
+            queue
+        })
+        .collect();
+    let mut described = Vec::new();
+    for queue in &queues {
+        described.extend(read_result(&single_result(queue, deadline)?)?);
+    }
+    Ok(described)
+}
+
+/// Sends one DescribeConfigs request for `names` of one resource type; the answer arrives on
+/// `queue`.
+fn send<C: ClientContext>(
+    client: &Client<C>,
+    kind: rd::rd_kafka_ResourceType_t,
+    names: &[String],
+    timeout: Duration,
+    queue: &Queue<'_>,
+) {
     let options = AdminOptions::new(client, timeout, 0);
-    let names: Vec<CString> = topics
+    let names: Vec<CString> = names
         .iter()
         .map(|t| CString::new(t.as_str()).unwrap_or_default())
         .collect();
-    let topic = rd::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC;
-    // SAFETY: the names outlive the calls; librdkafka copies the resources into the request, so
-    // we destroy ours right after sending.
+    // SAFETY: the names outlive the calls; librdkafka copies the resources and the options
+    // into the request, so we destroy ours right after sending.
     unsafe {
         let mut resources: Vec<*mut rd::rd_kafka_ConfigResource_t> = names
             .iter()
-            .map(|n| rd::rd_kafka_ConfigResource_new(topic, n.as_ptr()))
+            .map(|n| rd::rd_kafka_ConfigResource_new(kind, n.as_ptr()))
             .collect();
         rd::rd_kafka_DescribeConfigs(
             client.native_ptr(),
@@ -66,7 +104,6 @@ pub(super) fn describe_topic_configs<C: ClientContext>(
         );
         rd::rd_kafka_ConfigResource_destroy_array(resources.as_mut_ptr(), resources.len());
     }
-    read_result(&single_result(&queue, deadline)?)
 }
 
 fn read_result(event: &Event<'_>) -> Result<Described, AdminFailure> {

@@ -21,7 +21,7 @@ use super::broker_failures::FailureKind;
 use super::client_config::{client_config, redacted};
 use super::commit_offsets_ffi::commit_offsets;
 use super::context::{ClientKind, ClusterContext, Recorder};
-use super::describe_configs_ffi::describe_topic_configs;
+use super::describe_configs_ffi::{describe_broker_configs, describe_topic_configs};
 use super::group_offsets_ffi::list_consumer_group_offsets;
 use super::kafka_log;
 use super::list_groups_ffi::{describe_consumer_groups, list_consumer_groups};
@@ -35,6 +35,7 @@ use super::{
     TopicConfig, TopicMetadata, TopicResult,
 };
 use crate::config::ClusterSettings;
+use crate::domain::BrokerConfig;
 
 /// Keys every real Kafka broker returns for a topic (Kafka describes every topic key, defaults
 /// included). A response without all of them holds only the explicitly set keys, as some
@@ -532,6 +533,26 @@ impl ClusterAccess for RdKafkaCluster {
                 })
                 .collect();
             configs.insert(topic, TopicConfig { entries, complete });
+        }
+        Ok(configs)
+    }
+
+    fn broker_configs(&self, brokers: &[i32]) -> Result<BTreeMap<i32, BrokerConfig>, ClusterError> {
+        let started = Instant::now();
+        let described = describe_broker_configs(self.admin.inner(), brokers, self.timeout)
+            .map_err(|f| self.admin_error("DescribeConfigs (broker)", f, started))?;
+        let mut configs = BTreeMap::new();
+        for (broker, result) in described {
+            let entries = result.map_err(|f| {
+                let failure = AdminFailure {
+                    message: format!("broker {broker}: {}", f.message),
+                    ..f
+                };
+                self.admin_error("DescribeConfigs (broker)", failure, started)
+            })?;
+            let id = broker.parse().unwrap_or(-1);
+            let config = entries.into_iter().map(|e| (e.name, e.value)).collect();
+            configs.insert(id, config);
         }
         Ok(configs)
     }

@@ -5,22 +5,22 @@ use crate::config::{TopicBlock, TopicDefaults};
 use crate::platform::Platform;
 
 use super::{ConfigChange, NotCarried, Origin, TopicChange};
-use crate::snapshot::TopicSnapshot;
+use crate::snapshot::ClusterSnapshot;
 
 impl TopicChange {
     /// The value the target topic has for `key` once apply ran: the change's, else what the
-    /// existing topic uses, else the platform's default for a topic being created.
+    /// existing topic uses, else what the target gives a topic being created.
     pub fn value_after_apply<'a>(
         &'a self,
         key: &str,
-        target: Option<&'a TopicSnapshot>,
+        target: &'a ClusterSnapshot,
         platform: Platform,
     ) -> Option<&'a str> {
         match self.config.iter().find(|c| c.key == key) {
             Some(set) => Some(set.after.as_str()),
-            None => match target {
+            None => match target.topics.get(&self.target_name) {
                 Some(t) => effective(&t.config, platform, key),
-                None => platform.default_of(key),
+                None => target.created_default(platform, key),
             },
         }
     }
@@ -38,13 +38,15 @@ fn effective<'a>(config: &'a TopicConfig, platform: Platform, key: &str) -> Opti
 
 /// For every key the target platform accepts: the HCL value if declared (topic block, then the
 /// `topics` defaults), else the source's effective value; a change wherever that differs from
-/// what the target has now (`existing`) or would use by default (topic being created).
+/// what the target has now (`existing`) or would give a topic being created (`target`'s
+/// brokers, else the platform's defaults; a key whose default nobody knows is always set).
 pub fn config_changes(
     target_platform: Platform,
     block: Option<&TopicBlock>,
     defaults: &TopicDefaults,
     source: Option<&TopicConfig>,
     existing: Option<&TopicConfig>,
+    target: &ClusterSnapshot,
 ) -> Vec<ConfigChange> {
     let mut changes = Vec::new();
     for spec in target_platform.keys() {
@@ -62,7 +64,7 @@ pub fn config_changes(
         };
         let now = match existing {
             Some(t) => effective(t, target_platform, key),
-            None => Some(spec.default),
+            None => target.created_default(target_platform, key),
         };
         if now.is_some_and(|n| target_platform.same_value(key, n, want)) {
             continue;

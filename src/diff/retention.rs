@@ -38,8 +38,7 @@ pub fn predicted_limits(
         let Some(source) = snapshot.source.topics.get(&change.name) else {
             continue;
         };
-        let target = snapshot.target.topics.get(&change.target_name);
-        let value = |key| change.value_after_apply(key, target, platform);
+        let value = |key| change.value_after_apply(key, &snapshot.target, platform);
         let mut retention = value("retention.ms").map(str::to_string);
         if let Some(Allowed::Range { max, .. }) = platform.key("retention.ms").map(|k| k.allowed)
             && retention

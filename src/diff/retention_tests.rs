@@ -1,7 +1,10 @@
 //! The target's retention against the source's: which topics the plan measures, and what the
 //! diff makes of the measurement.
 
+use std::collections::BTreeMap;
+
 use crate::config::{CkafkaSettings, Scheme, TopicDefaults};
+use crate::domain::{BrokerConfig, NewTopicDefaults};
 use crate::platform::Platform;
 use crate::snapshot::{RetentionProbe, Snapshot, TopicSnapshot};
 
@@ -94,5 +97,73 @@ fn a_measured_topic_gets_its_cut_and_a_ckafka_blocker_its_figures() {
     assert!(
         blocked.contains("today the source holds 8 records older than 90 days"),
         "{blocked}"
+    );
+}
+
+/// A config change as `(key, before, after)`.
+type Set<'a> = (&'a str, Option<&'a str>, &'a str);
+
+/// A created topic gets what the target's brokers give it for keys ferry leaves unset: where
+/// that keeps less than the source, ferry sets the source's value instead of leaving it to the
+/// broker (and so nothing is cut); where nobody can say, it sets the keys that decide keeping.
+#[test]
+fn a_created_topic_is_set_wherever_the_target_brokers_default_differs_or_is_unknown() {
+    let hours = |h: &str| {
+        NewTopicDefaults::from_brokers(&BTreeMap::from([(
+            1,
+            BrokerConfig::from([("log.retention.hours".to_string(), Some(h.to_string()))]),
+        )]))
+    };
+    #[rustfmt::skip]
+    let cases: [(&str, Option<NewTopicDefaults>, Configs, Vec<Set>); 5] = [
+        ("not read: Kafka's documented 7 days", None, &[("retention.ms", "604800000")], vec![]),
+        ("brokers keep 7 days too", Some(hours("168")), &[("retention.ms", "604800000")], vec![]),
+        ("brokers keep 1 day", Some(hours("24")), &[("retention.ms", "604800000")],
+            vec![("retention.ms", Some("86400000"), "604800000")]),
+        ("brokers keep forever, source 7 days", Some(hours("-1")), &[("retention.ms", "604800000")],
+            vec![("retention.ms", Some("-1"), "604800000")]),
+        ("brokers unreadable", Some(NewTopicDefaults::unread("denied".into())),
+            &[("retention.ms", "604800000"), ("cleanup.policy", "delete"), ("retention.bytes", "-1"),
+              ("max.message.bytes", "1048588"), ("message.timestamp.type", "CreateTime"), ("segment.ms", "604800000")],
+            vec![("cleanup.policy", None, "delete"), ("max.message.bytes", None, "1048588"),
+                 ("message.timestamp.type", None, "CreateTime"), ("retention.bytes", None, "-1"),
+                 ("retention.ms", None, "604800000")]),
+    ];
+    for (name, defaults, source, want) in cases {
+        // Not a mirror: its header allowance would raise max.message.bytes in every case.
+        let d = desired(Scheme::DualConsume, None, TopicDefaults::default());
+        let mut snap = snapshot(topic(2, 3, 10, source));
+        snap.target.new_topic_defaults = defaults;
+        let t = &diff_topics(&d, &snap, Platform::Kafka)[0];
+        assert_eq!(t.action, Action::Create, "{name}");
+        let got: Vec<Set> = t
+            .config
+            .iter()
+            .map(|c| (c.key.as_str(), c.before.as_deref(), c.after.as_str()))
+            .collect();
+        assert_eq!(got, want, "{name}");
+        assert_eq!(
+            retention_limits(&d, &snap, Platform::Kafka).get("t"),
+            None,
+            "{name}: the source's retention is carried, nothing is cut"
+        );
+    }
+}
+
+/// A declared retention shorter than the source's is what the user wrote: measured, not reset.
+#[test]
+fn a_declared_retention_below_the_brokers_default_is_still_measured() {
+    let d = desired(
+        Scheme::Mirror,
+        Some(block(None, Some(3), &[("retention.ms", &DAY.to_string())])),
+        TopicDefaults::default(),
+    );
+    let mut snap = snapshot(topic(2, 3, 10, &[("retention.ms", "-1")]));
+    snap.target.new_topic_defaults = Some(NewTopicDefaults::unread("denied".into()));
+    assert_eq!(
+        retention_limits(&d, &snap, Platform::Kafka)
+            .get("t")
+            .copied(),
+        Some(DAY)
     );
 }

@@ -118,6 +118,7 @@ pub(super) fn cluster(topic: Option<TopicSnapshot>, brokers: i32) -> ClusterSnap
         topic_names: topic.iter().map(|_| "t".to_string()).collect(),
         topics: topic.into_iter().map(|t| ("t".to_string(), t)).collect(),
         groups: BTreeMap::new(),
+        new_topic_defaults: None,
     }
 }
 

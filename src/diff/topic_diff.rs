@@ -4,7 +4,7 @@ use crate::ckafka::adjust;
 use crate::cluster::Support;
 use crate::config::{Desired, Scheme, TopicBlock};
 use crate::platform::Platform;
-use crate::snapshot::{Snapshot, TopicSnapshot, target_name};
+use crate::snapshot::{ClusterSnapshot, Snapshot, TopicSnapshot, target_name};
 
 use super::{
     Action, ConfigChange, Origin, TopicChange, Valued, config_changes, not_carried, retention,
@@ -110,6 +110,7 @@ fn diff_topic(
         &desired.topics,
         source.map(|s| &s.config),
         target.map(|t| &t.config),
+        &snapshot.target,
     );
     if platform == Platform::Ckafka {
         change
@@ -141,7 +142,7 @@ fn diff_topic(
     if desired.migration.scheme == Scheme::Mirror {
         mirror_partition_count(&mut change, partitions, target);
         if let Some(source) = source {
-            mirror_message_size(&mut change, platform, source, target);
+            mirror_message_size(&mut change, platform, source, &snapshot.target);
         }
     }
 
@@ -173,7 +174,7 @@ fn diff_topic(
         adjust::settle(&mut change, desired.accepts_adjustments(name));
     }
     if desired.migration.scheme == Scheme::Mirror
-        && change.value_after_apply("message.timestamp.type", target, platform)
+        && change.value_after_apply("message.timestamp.type", &snapshot.target, platform)
             == Some("LogAppendTime")
     {
         change.notes.push(LOG_APPEND_TIME_NOTE.into());
@@ -231,12 +232,12 @@ fn mirror_message_size(
     change: &mut TopicChange,
     platform: Platform,
     source: &TopicSnapshot,
-    target: Option<&TopicSnapshot>,
+    target: &ClusterSnapshot,
 ) {
     const KEY: &str = "max.message.bytes";
-    let Some(spec) = platform.key(KEY) else {
+    if platform.key(KEY).is_none() {
         return;
-    };
+    }
     let number = |v: Option<&str>| v.and_then(|v| v.trim().parse::<i64>().ok());
     let source_limit = number(
         source
@@ -257,12 +258,7 @@ fn mirror_message_size(
             change.config[i].origin == Origin::Declared,
         ),
         None => (
-            number(
-                target
-                    .and_then(|t| t.config.entries.get(KEY))
-                    .and_then(|v| v.value.as_deref())
-                    .or(Some(spec.default)),
-            ),
+            number(change.value_after_apply(KEY, target, platform)),
             false,
         ),
     };

@@ -4,6 +4,7 @@
 
 mod accepted_gap;
 mod copy_volume;
+mod new_topic_defaults;
 mod numbers;
 pub mod offset_map;
 mod retention_cut;
@@ -12,6 +13,7 @@ mod step;
 
 pub use accepted_gap::AcceptedGap;
 pub use copy_volume::CopyVolume;
+pub use new_topic_defaults::{BrokerConfig, DefaultValue, KEYS_SET_WHEN_UNREAD, NewTopicDefaults};
 pub use numbers::{duration_ms, rfc3339_ms, size, thousands};
 pub use offset_map::{OffsetMap, OffsetMapError, Run, Translation};
 pub use retention_cut::{GroupBehind, PartitionCut, RetentionCut, shorter_on_target, time_limit};

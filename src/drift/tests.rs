@@ -89,6 +89,7 @@ fn cluster(id: &str, topics: &[(&str, TopicSnapshot)]) -> ClusterSnapshot {
             .map(|(n, t)| (n.to_string(), t.clone()))
             .collect(),
         groups: BTreeMap::new(),
+        new_topic_defaults: None,
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use crate::cluster::Support;
 use crate::config::{Desired, Scheme, StartFrom};
 use crate::diff::{Action, GroupMove, TopicChange, diff_topics, group_moves};
+use crate::domain::KEYS_SET_WHEN_UNREAD;
 use crate::platform::Platform;
 use crate::snapshot::{ClusterSnapshot, Snapshot, managed_target_names};
 
@@ -325,6 +326,17 @@ fn warnings(
                  the copy writes in them and fences the killed run (docs/replication.md, Fencing)"
             ));
         }
+    }
+    if let Some(reason) = snapshot
+        .target
+        .new_topic_defaults
+        .as_ref()
+        .and_then(|d| d.unread.as_deref())
+    {
+        w.push(format!(
+            "ferry could not read the target brokers' settings ({reason}), so it does not know what a created topic keeps by default: topics it creates get {} set from the source. Allow DescribeConfigs on the target's cluster resource for the plan to leave brokers' defaults in force where they match",
+            KEYS_SET_WHEN_UNREAD.join(", ")
+        ));
     }
     if snapshot.source.cluster_id.is_some()
         && snapshot.source.cluster_id == snapshot.target.cluster_id
