@@ -143,7 +143,7 @@ impl Snapshot {
             .into_iter()
             .filter(|t| target_meta.topics.contains_key(t))
             .collect();
-        let target_snap = read_cluster(
+        let mut target_snap = read_cluster(
             desired,
             target,
             target_meta,
@@ -153,7 +153,6 @@ impl Snapshot {
 
         // A topic the plan would create: ask whether the target lets ferry create it, and what
         // its brokers give a topic for the keys ferry leaves unset.
-        let mut target_snap = target_snap;
         if let Some(missing) = managed_target_names(desired, &source_snap)
             .into_iter()
             .find(|t| !target_snap.topic_names.contains(t))

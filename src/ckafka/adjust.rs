@@ -263,20 +263,9 @@ mod tests {
 
     fn change(name: &str) -> TopicChange {
         TopicChange {
-            name: name.into(),
-            target_name: name.into(),
             action: crate::diff::Action::Create,
-            exists_on_target: false,
             source_partitions: Some(1),
-            target_partitions: None,
-            partitions: None,
-            replication_factor: None,
-            config: vec![],
-            not_carried: vec![],
-            adjustments: vec![],
-            blocked: vec![],
-            notes: vec![],
-            retention_cut: None,
+            ..TopicChange::new(name, name)
         }
     }
 

@@ -103,6 +103,26 @@ pub struct TopicChange {
 }
 
 impl TopicChange {
+    /// A change that does nothing yet: the diff (and tests) fill in what it finds.
+    pub fn new(name: &str, target_name: &str) -> TopicChange {
+        TopicChange {
+            name: name.to_string(),
+            target_name: target_name.to_string(),
+            action: Action::NoOp,
+            exists_on_target: false,
+            source_partitions: None,
+            target_partitions: None,
+            partitions: None,
+            replication_factor: None,
+            config: Vec::new(),
+            not_carried: Vec::new(),
+            adjustments: Vec::new(),
+            blocked: Vec::new(),
+            notes: Vec::new(),
+            retention_cut: None,
+        }
+    }
+
     /// Whether the target needs more partitions than it has.
     pub fn grows_partitions(&self) -> bool {
         matches!((self.target_partitions, self.partitions), (Some(now), Some(want)) if want.value > now)

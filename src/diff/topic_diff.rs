@@ -79,22 +79,13 @@ fn diff_topic(
     let exists = snapshot.target.topic_names.contains(&target_name);
 
     let mut change = TopicChange {
-        name: name.to_string(),
-        target_name: target_name.clone(),
-        action: Action::NoOp,
         exists_on_target: exists,
         source_partitions: source.map(|s| s.partitions.len() as i32),
         target_partitions: target.map(|t| t.partitions.len() as i32),
-        partitions: None,
-        replication_factor: None,
-        config: Vec::new(),
         not_carried: source
             .map(|s| not_carried(platform, &s.config))
             .unwrap_or_default(),
-        adjustments: Vec::new(),
-        blocked: Vec::new(),
-        notes: Vec::new(),
-        retention_cut: None,
+        ..TopicChange::new(name, &target_name)
     };
 
     let partitions = desired_partitions(block, source);

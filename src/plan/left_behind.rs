@@ -95,19 +95,8 @@ mod tests {
 
     fn topic(applies: bool) -> TopicChange {
         TopicChange {
-            name: "orders".into(),
-            target_name: "orders".into(),
             action: Action::Create,
-            exists_on_target: false,
             source_partitions: Some(2),
-            target_partitions: None,
-            partitions: None,
-            replication_factor: None,
-            config: vec![],
-            not_carried: vec![],
-            adjustments: vec![],
-            blocked: vec![],
-            notes: vec![],
             retention_cut: Some(RetentionCut {
                 target_retention_ms: 86_400_000,
                 source_retention_ms: None,
@@ -127,6 +116,7 @@ mod tests {
                 ],
                 groups: vec![],
             }),
+            ..TopicChange::new("orders", "orders")
         }
     }
 
