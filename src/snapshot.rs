@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::cluster::{
-    BrokerInfo, ClusterAccess, ClusterError, OffsetSpec, PartitionOffsets, Support, TopicConfig,
+    BrokerInfo, ClusterAccess, ClusterError, OffsetRange, OffsetSpec, PartitionOffsets, Support,
+    TopicConfig,
 };
 use crate::config::{Desired, Scheme, StartFrom};
 use crate::diff::desired_partitions;
-use crate::domain::{DefaultValue, NewTopicDefaults, shorter_on_target, time_limit};
+use crate::domain::{ByteCount, DefaultValue, NewTopicDefaults, shorter_on_target, time_limit};
 use crate::platform::Platform;
 
 /// What ferry saw on both clusters when it planned.
@@ -68,11 +69,20 @@ pub struct TopicSnapshot {
 }
 
 /// How long the target keeps a topic's records, and the timestamp that makes a record too old.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetentionProbe {
     pub target_retention_ms: i64,
     pub older_than_ms: i64,
+    /// The bytes before each partition's `kept_from`, where the plan could read them
+    /// ([`Snapshot::measure_left_behind`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub left_behind_bytes: BTreeMap<i32, ByteCount>,
 }
+
+/// Most bytes a plan reads to count what copies leave behind, over every partition; each
+/// partition reads at least [`LEFT_BEHIND_MIN_READ`].
+const LEFT_BEHIND_BUDGET: u64 = 16 << 20;
+const LEFT_BEHIND_MIN_READ: u64 = 64 << 10;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionSnapshot {
@@ -220,6 +230,7 @@ impl Snapshot {
                 t.retention_probe = Some(RetentionProbe {
                     target_retention_ms: limit,
                     older_than_ms,
+                    left_behind_bytes: BTreeMap::new(),
                 });
                 for p in &mut t.partitions {
                     let at = found.get(topic).and_then(|o| o.get(&p.id)).copied();
@@ -229,6 +240,48 @@ impl Snapshot {
             }
         }
         Ok(())
+    }
+
+    /// Counts the bytes before `kept_from` in every partition [`Snapshot::probe_retention`]
+    /// measured, by reading them from the source: exact up to each partition's share of
+    /// [`LEFT_BEHIND_BUDGET`], estimated beyond. For the plan's figures only; the copy itself
+    /// goes by offsets, so a partition the source did not serve in time just has no figure.
+    pub fn measure_left_behind(&mut self, source: &dyn ClusterAccess) {
+        let ranges: Vec<OffsetRange> = self
+            .source
+            .topics
+            .iter()
+            .filter(|(_, t)| t.retention_probe.is_some())
+            .flat_map(|(name, t)| {
+                t.partitions.iter().map(|p| OffsetRange {
+                    topic: name.clone(),
+                    partition: p.id,
+                    from: p.start_offset,
+                    to: p.kept_from.unwrap_or(p.start_offset),
+                })
+            })
+            .collect();
+        if ranges.iter().all(|r| r.to <= r.from) {
+            return;
+        }
+        let budget = (LEFT_BEHIND_BUDGET / ranges.len() as u64).max(LEFT_BEHIND_MIN_READ);
+        let read = timed("reading what stays behind", || {
+            Ok(source.read_bytes(&ranges, budget))
+        })
+        .unwrap_or_default();
+        for r in &ranges {
+            let count = read.get(&(r.topic.clone(), r.partition)).and_then(|found| {
+                ByteCount::from_reading(r.from, r.to, found.read_to, found.bytes)
+            });
+            let probe = self
+                .source
+                .topics
+                .get_mut(&r.topic)
+                .and_then(|t| t.retention_probe.as_mut());
+            if let (Some(count), Some(probe)) = (count, probe) {
+                probe.left_behind_bytes.insert(r.partition, count);
+            }
+        }
     }
 
     /// How long each migrated topic's target keeps records, where that is less than its source

@@ -16,7 +16,8 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ferry::cluster::{
-    ClusterAccess, ClusterError, OffsetSpec, RdKafkaCluster, Support, TopicConfig,
+    ClusterAccess, ClusterError, OffsetRange, OffsetSpec, RangeRead, RdKafkaCluster, Support,
+    TopicConfig,
 };
 use ferry_testbed::{Testbed, seed};
 use rdkafka::ClientConfig;
@@ -220,6 +221,104 @@ fn offsets_earliest_latest_and_by_timestamp() {
         .offsets(&BTreeMap::new(), OffsetSpec::Latest)
         .unwrap();
     assert!(empty.is_empty());
+}
+
+/// Counting the bytes of offset ranges by reading them: a range read to its end is counted to
+/// the byte (keys and values; aborted records and transaction markers included, the end of the
+/// log found), a range past the budget stops early with what it read, and an empty range reads
+/// nothing.
+#[test]
+fn read_bytes_counts_ranges_to_their_end_or_the_budget() {
+    let bed = Testbed::shared();
+    let bootstrap = &bed.source.bootstrap;
+    let topic = "bytes.events";
+    seed::create_topic(bootstrap, topic, 2, &[]).unwrap();
+    seed::produce(bootstrap, topic, 0, 200, 1000).unwrap();
+    let written = seed::produce_transactions(
+        bootstrap,
+        "bytes-tx",
+        topic,
+        1,
+        &[
+            seed::Transaction {
+                records: 4,
+                commit: true,
+            },
+            seed::Transaction {
+                records: 3,
+                commit: false,
+            },
+        ],
+        100,
+    )
+    .unwrap();
+    let cluster = connect(bootstrap);
+    let end_1 = cluster
+        .offsets(&partitions(&[(topic, &[1])]), OffsetSpec::Latest)
+        .unwrap()[topic][&1];
+    let range = |partition, from, to| OffsetRange {
+        topic: topic.into(),
+        partition,
+        from,
+        to,
+    };
+    // Record n of partition 0: key "k-n", 1000-byte value.
+    let p0_bytes = |from: usize, to: usize| -> u64 {
+        (from..to)
+            .map(|n| (format!("k-{n}").len() + 1000) as u64)
+            .sum()
+    };
+    let tx_bytes: u64 = written
+        .iter()
+        .map(|r| (r.key.len() + r.value.len()) as u64)
+        .sum();
+
+    let read = cluster.read_bytes(
+        &[
+            range(0, 10, 50),
+            range(1, 0, end_1),
+            OffsetRange {
+                topic: "bytes.nothing".into(),
+                partition: 0,
+                from: 5,
+                to: 5,
+            },
+        ],
+        1 << 20,
+    );
+    assert_eq!(
+        read.get(&(topic.to_string(), 0)),
+        Some(&RangeRead {
+            read_to: 50,
+            bytes: p0_bytes(10, 50)
+        }),
+        "{read:?}"
+    );
+    assert_eq!(
+        read.get(&(topic.to_string(), 1)),
+        Some(&RangeRead {
+            read_to: end_1,
+            bytes: tx_bytes
+        }),
+        "the aborted records count, and the end of the log ends the range: {read:?}"
+    );
+    assert_eq!(
+        read.get(&("bytes.nothing".to_string(), 0)),
+        Some(&RangeRead {
+            read_to: 5,
+            bytes: 0
+        }),
+        "an empty range is answered without reading"
+    );
+
+    // A budget of 10 records' bytes: it stops soon after, with the bytes of what it read.
+    let read = cluster.read_bytes(&[range(0, 0, 200)], 10 * 1003);
+    let partial = read[&(topic.to_string(), 0)];
+    assert!(
+        (10..200).contains(&partial.read_to)
+            && partial.bytes == p0_bytes(0, partial.read_to as usize),
+        "{partial:?}"
+    );
 }
 
 /// Committed offsets of two groups (and of a group without any), then the group listing: groups

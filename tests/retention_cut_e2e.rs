@@ -19,6 +19,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use assert_cmd::Command;
+use ferry::domain::thousands;
 use ferry_testbed::{BrokerOptions, Testbed, inspect, seed};
 
 const TOPIC: &str = "cut.events";
@@ -60,6 +61,18 @@ fn source_record(p: i32, i: usize) -> Rec {
     rec
 }
 
+/// Key, value and header bytes of a record, as ferry counts what stays behind.
+fn payload_bytes(rec: &Rec) -> usize {
+    let len = |b: &Option<Vec<u8>>| b.as_ref().map_or(0, Vec::len);
+    len(&rec.key)
+        + len(&rec.value)
+        + rec
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + len(v))
+            .sum::<usize>()
+}
+
 /// The target's copies of `partition`, by source offset.
 fn target_copies(bed: &Testbed, partition: i32) -> Vec<(i64, Rec)> {
     copies_by_source_offset(&bed.target.bootstrap, TOPIC, partition)
@@ -80,6 +93,14 @@ fn a_target_keeping_less_gets_only_what_it_keeps_and_every_group_resumes_on_a_re
             (0..2).map(|p| (TOPIC, p, committed[p as usize])).collect();
         seed::commit_offsets(&bed.source.bootstrap, group, &offsets).unwrap();
     }
+
+    // Read back by the plan, every one of them: the figure is exact.
+    let old_bytes: usize = produced
+        .iter()
+        .flat_map(|records| records[..OLD].iter())
+        .map(payload_bytes)
+        .sum();
+    let old = format!("60 records ({} bytes, ", thousands(old_bytes as u64));
 
     let dir = tempfile::tempdir().unwrap();
     write_mirror_config(
@@ -107,7 +128,7 @@ fn a_target_keeping_less_gets_only_what_it_keeps_and_every_group_resumes_on_a_re
     assert!(out.status.success(), "{plan}");
     assert!(
         plan.contains(&format!(
-            "the target keeps {TOPIC} for 2 days (retention.ms = 172800000), the source forever: replication.start_from is declared, so the copy includes 60 records older than "
+            "the target keeps {TOPIC} for 2 days (retention.ms = 172800000), the source forever: replication.start_from is declared, so the copy includes {old}"
         )),
         "{plan}"
     );
@@ -120,9 +141,9 @@ fn a_target_keeping_less_gets_only_what_it_keeps_and_every_group_resumes_on_a_re
     let plan = text(&out);
     assert!(out.status.success(), "{plan}");
     for expected in [
-        format!("the target keeps {TOPIC} for 2 days (retention.ms = 172800000), the source forever: 60 records older than "),
+        format!("the target keeps {TOPIC} for 2 days (retention.ms = 172800000), the source forever: {old}"),
         "would be deleted on arrival, so the copy leaves them on the source and starts at the first record the target keeps ([0] 30, [1] 30)".to_string(),
-        "# the target keeps 2 days, the source forever: the copy starts at the first record kept, [0] 30, [1] 30 (60 records older than ".to_string(),
+        format!("# the target keeps 2 days, the source forever: the copy starts at the first record kept, [0] 30, [1] 30; {old}"),
         format!("group cut-behind committed {TOPIC}[0] at 10, in what stays behind: on the target it resumes at 30 (the copy of source offset 30), and the 20 records between are not delivered to it"),
         "(2 partitions, 40 records)".to_string(),
     ] {

@@ -326,7 +326,10 @@ mod tests {
         let facts = RetentionFacts {
             older_than_max_retention: Some(Held {
                 records: 12_345,
-                bytes: Some(3 << 20),
+                bytes: Some(crate::domain::ByteCount {
+                    bytes: 3 << 20,
+                    exact: true,
+                }),
             }),
             larger_than_max_message: None,
         };
@@ -342,7 +345,7 @@ mod tests {
             "keeps records forever",
             "7776000000 ms (90 days)",
             "accept_adjustments does not approve",
-            "12,345 records (3 MiB)",
+            "12,345 records (3,145,728 bytes, 3 MiB)",
             r#"topic "events" { config = { "retention.ms" = "7776000000" } }"#,
         ] {
             assert!(b.contains(part), "{part:?} missing from {b}");

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use crate::domain::BrokerConfig;
 
 use super::{
-    ClusterError, ClusterMetadata, GroupActivity, GroupListing, NewTopicSpec, OffsetSpec,
-    PartitionOffsets, Support, TopicConfig, TopicResult,
+    ClusterError, ClusterMetadata, GroupActivity, GroupListing, NewTopicSpec, OffsetRange,
+    OffsetSpec, PartitionOffsets, RangeRead, Support, TopicConfig, TopicResult,
 };
 
 /// Every method is one batched round of requests, never one request per topic.
@@ -36,6 +36,19 @@ pub trait ClusterAccess {
         partitions: &BTreeMap<String, Vec<i32>>,
         spec: OffsetSpec,
     ) -> Result<PartitionOffsets, ClusterError>;
+
+    /// Reads each range (one per partition) from its start, at most `budget` bytes of it, and counts the bytes of
+    /// its records: how much a copy leaves behind ([`crate::domain::ByteCount`]). Best effort
+    /// within the cluster's timeout: a range the cluster did not serve is left out of the
+    /// answer (and so is every range of a cluster ferry does not read records from).
+    fn read_bytes(
+        &self,
+        ranges: &[OffsetRange],
+        budget: u64,
+    ) -> BTreeMap<(String, i32), RangeRead> {
+        let _ = (ranges, budget);
+        BTreeMap::new()
+    }
 
     /// Every consumer group with its state and member count.
     fn list_groups(&self) -> Result<Vec<GroupListing>, ClusterError>;

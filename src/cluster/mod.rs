@@ -14,6 +14,7 @@ pub mod kafka_log;
 mod list_groups_ffi;
 mod native;
 mod rdkafka_cluster;
+mod read_bytes;
 mod topic_admin_ffi;
 mod transactions_probe;
 mod types;
@@ -25,8 +26,8 @@ pub use kafka_log::KafkaLog;
 pub use rdkafka_cluster::RdKafkaCluster;
 pub use types::{
     BrokerInfo, ClusterMetadata, ConfigValue, GroupActivity, GroupListing, NewTopicSpec,
-    OffsetSpec, PartitionMetadata, PartitionOffsets, Support, TopicConfig, TopicMetadata,
-    TopicResult,
+    OffsetRange, OffsetSpec, PartitionMetadata, PartitionOffsets, RangeRead, Support, TopicConfig,
+    TopicMetadata, TopicResult,
 };
 
 #[cfg(test)]

@@ -31,8 +31,8 @@ use super::topic_admin_ffi::{
 };
 use super::{
     BrokerInfo, ClusterAccess, ClusterError, ClusterMetadata, ConfigValue, GroupActivity,
-    GroupListing, NewTopicSpec, OffsetSpec, PartitionMetadata, PartitionOffsets, Support,
-    TopicConfig, TopicMetadata, TopicResult,
+    GroupListing, NewTopicSpec, OffsetRange, OffsetSpec, PartitionMetadata, PartitionOffsets,
+    RangeRead, Support, TopicConfig, TopicMetadata, TopicResult,
 };
 use crate::config::ClusterSettings;
 use crate::domain::BrokerConfig;
@@ -736,6 +736,14 @@ impl ClusterAccess for RdKafkaCluster {
             }
             code => Err(self.error(operation, code, format!("topic {topic}: {code}"), started)),
         }
+    }
+
+    fn read_bytes(
+        &self,
+        ranges: &[OffsetRange],
+        budget: u64,
+    ) -> BTreeMap<(String, i32), RangeRead> {
+        super::read_bytes::read_bytes(&self.config, ranges, budget, self.timeout)
     }
 
     fn transactions_support(&self, transactional_id: &str) -> Support {

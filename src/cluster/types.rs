@@ -127,3 +127,20 @@ pub enum GroupActivity {
     /// not support it); watch the group's committed offsets instead.
     Unknown { reason: String },
 }
+
+/// The offsets `[from, to)` of one partition, for [`super::ClusterAccess::read_bytes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffsetRange {
+    pub topic: String,
+    pub partition: i32,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// What reading the start of an [`OffsetRange`] found: the bytes of its records (keys, values
+/// and headers) in `[from, read_to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RangeRead {
+    pub read_to: i64,
+    pub bytes: u64,
+}

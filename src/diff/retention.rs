@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::ckafka::adjust::{Held, RetentionFacts};
 use crate::config::Desired;
-use crate::domain::{PartitionCut, RetentionCut, shorter_on_target, time_limit};
+use crate::domain::{ByteCount, PartitionCut, RetentionCut, shorter_on_target, time_limit};
 use crate::platform::{Allowed, Platform};
 use crate::snapshot::{Snapshot, TopicSnapshot};
 
@@ -62,7 +62,7 @@ pub fn predicted_limits(
 
 /// What a mirror copy of `source` leaves behind, when the plan measured it.
 pub fn cut(desired: &Desired, source: &TopicSnapshot) -> Option<RetentionCut> {
-    let probe = source.retention_probe?;
+    let probe = source.retention_probe.as_ref()?;
     let partitions: Vec<PartitionCut> = source
         .partitions
         .iter()
@@ -72,6 +72,7 @@ pub fn cut(desired: &Desired, source: &TopicSnapshot) -> Option<RetentionCut> {
                 partition: p.id,
                 first_kept,
                 left_behind: (first_kept - p.start_offset).max(0) as u64,
+                bytes: probe.left_behind_bytes.get(&p.id).copied(),
             }
         })
         .collect();
@@ -88,7 +89,7 @@ pub fn cut(desired: &Desired, source: &TopicSnapshot) -> Option<RetentionCut> {
 /// The records a CKafka retention blocker quotes: those older than the most CKafka keeps, when
 /// the plan measured the topic against exactly that.
 pub fn ckafka_facts(source: &TopicSnapshot, platform: Platform) -> Option<RetentionFacts> {
-    let probe = source.retention_probe?;
+    let probe = source.retention_probe.as_ref()?;
     let Some(Allowed::Range { max, .. }) = platform.key("retention.ms").map(|k| k.allowed) else {
         return None;
     };
@@ -99,7 +100,12 @@ pub fn ckafka_facts(source: &TopicSnapshot, platform: Platform) -> Option<Retent
                 .iter()
                 .map(|p| (p.kept_from.unwrap_or(p.start_offset) - p.start_offset).max(0) as u64)
                 .sum(),
-            bytes: None,
+            bytes: ByteCount::total(
+                source
+                    .partitions
+                    .iter()
+                    .map(|p| probe.left_behind_bytes.get(&p.id).copied()),
+            ),
         }),
         larger_than_max_message: None,
     })

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::{CkafkaSettings, Scheme, TopicDefaults};
-use crate::domain::{BrokerConfig, NewTopicDefaults};
+use crate::domain::{BrokerConfig, ByteCount, NewTopicDefaults};
 use crate::platform::Platform;
 use crate::snapshot::{RetentionProbe, Snapshot, TopicSnapshot};
 
@@ -59,9 +59,11 @@ fn a_measured_topic_gets_its_cut_and_a_ckafka_blocker_its_figures() {
         p.kept_from = Some(4);
     }
 
+    let counted = |bytes, exact| ByteCount { bytes, exact };
     source.retention_probe = Some(RetentionProbe {
         target_retention_ms: 2 * DAY,
         older_than_ms: 1_000,
+        left_behind_bytes: BTreeMap::from([(0, counted(400, true)), (1, counted(500, true))]),
     });
     let d = desired(
         Scheme::Mirror,
@@ -79,10 +81,15 @@ fn a_measured_topic_gets_its_cut_and_a_ckafka_blocker_its_figures() {
         (8, true, None)
     );
     assert_eq!(cut.first_kept(), "[0] 4, [1] 4");
+    assert_eq!(cut.left_behind_text(), "8 records (900 bytes)");
 
     source.retention_probe = Some(RetentionProbe {
         target_retention_ms: CKAFKA_MAX,
         older_than_ms: 1_000,
+        left_behind_bytes: BTreeMap::from([
+            (0, counted(400, true)),
+            (1, counted(2_000_000, false)),
+        ]),
     });
     let mut d = desired(
         Scheme::Mirror,
@@ -95,7 +102,8 @@ fn a_measured_topic_gets_its_cut_and_a_ckafka_blocker_its_figures() {
     assert!(t.retention_cut.is_none(), "a blocked topic is not copied");
     let blocked = t.blocked.join("\n");
     assert!(
-        blocked.contains("today the source holds 8 records older than 90 days"),
+        blocked
+            .contains("today the source holds 8 records (an estimated 1.9 MiB) older than 90 days"),
         "{blocked}"
     );
 }

@@ -3,6 +3,7 @@
 //! map without importing `plan/` or the copy engine.
 
 mod accepted_gap;
+mod byte_count;
 mod copy_volume;
 mod new_topic_defaults;
 mod numbers;
@@ -12,6 +13,7 @@ mod start_from;
 mod step;
 
 pub use accepted_gap::AcceptedGap;
+pub use byte_count::ByteCount;
 pub use copy_volume::CopyVolume;
 pub use new_topic_defaults::{BrokerConfig, DefaultValue, KEYS_SET_WHEN_UNREAD, NewTopicDefaults};
 pub use numbers::{duration_ms, rfc3339_ms, size, thousands};

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{ByteCount, thousands};
+
 /// How long a topic keeps records by age, from its effective settings; `None` when it never
 /// deletes by age (a negative `retention.ms`, a `cleanup.policy` without `delete`) or stamps
 /// what it receives with the time of arrival (`LogAppendTime`: a copied record is new there).
@@ -58,6 +60,9 @@ pub struct PartitionCut {
     pub first_kept: i64,
     /// Records from the source's log start up to `first_kept`.
     pub left_behind: u64,
+    /// Their bytes, where the plan could read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<ByteCount>,
 }
 
 /// A group that had not read part of what stays behind: on the target it resumes at the first
@@ -74,6 +79,31 @@ impl RetentionCut {
     /// Records left behind over every partition.
     pub fn left_behind(&self) -> u64 {
         self.partitions.iter().map(|p| p.left_behind).sum()
+    }
+
+    /// Bytes left behind over every partition, when each partition that leaves records behind
+    /// was measured.
+    pub fn bytes_left_behind(&self) -> Option<ByteCount> {
+        ByteCount::total(
+            self.partitions
+                .iter()
+                .filter(|p| p.left_behind > 0)
+                .map(|p| p.bytes),
+        )
+    }
+
+    /// `60 records (6,200 bytes, about 6.1 KiB)`, or the records alone when unmeasured.
+    pub fn left_behind_text(&self) -> String {
+        let left = self.left_behind();
+        let records = format!(
+            "{} record{}",
+            thousands(left),
+            if left == 1 { "" } else { "s" }
+        );
+        match self.bytes_left_behind() {
+            Some(b) => format!("{records} ({})", b.describe()),
+            None => records,
+        }
     }
 
     /// `[0] 120, [1] 98`: the first record kept of each partition that leaves some behind.

@@ -54,9 +54,8 @@ pub fn warnings(topics: &[TopicChange]) -> Vec<String> {
                 ))
         );
         let records = format!(
-            "{} record{} older than {}",
-            thousands(left),
-            if left == 1 { "" } else { "s" },
+            "{} older than {}",
+            cut.left_behind_text(),
             rfc3339_ms(cut.older_than_ms)
         );
         if cut.applies {
@@ -91,7 +90,7 @@ pub fn warnings(topics: &[TopicChange]) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::diff::{Action, GroupPartition};
-    use crate::domain::{PartitionCut, RetentionCut};
+    use crate::domain::{ByteCount, PartitionCut, RetentionCut};
 
     fn topic(applies: bool) -> TopicChange {
         TopicChange {
@@ -107,11 +106,16 @@ mod tests {
                         partition: 0,
                         first_kept: 120,
                         left_behind: 120,
+                        bytes: Some(ByteCount {
+                            bytes: 52_000,
+                            exact: true,
+                        }),
                     },
                     PartitionCut {
                         partition: 1,
                         first_kept: 0,
                         left_behind: 0,
+                        bytes: None,
                     },
                 ],
                 groups: vec![],
@@ -161,7 +165,7 @@ mod tests {
         assert_eq!(w.len(), 2, "{w:#?}");
         assert_eq!(
             w[0],
-            "the target keeps orders for 1 day (retention.ms = 86400000), the source forever: 120 records older than 2025-12-01T00:00:00Z would be deleted on arrival, so the copy leaves them on the source and starts at the first record the target keeps ([0] 120). To copy from another point, declare replication.start_from"
+            "the target keeps orders for 1 day (retention.ms = 86400000), the source forever: 120 records (52,000 bytes, about 50.8 KiB) older than 2025-12-01T00:00:00Z would be deleted on arrival, so the copy leaves them on the source and starts at the first record the target keeps ([0] 120). To copy from another point, declare replication.start_from"
         );
         assert!(
             w[1].starts_with("group behind committed orders[0] at 100, in what stays behind: on the target it resumes at 120"),
@@ -183,7 +187,19 @@ mod tests {
         let w = warnings(&topics);
         assert_eq!(w.len(), 1);
         assert!(
-            w[0].contains("replication.start_from is declared, so the copy includes 120 records older than 2025-12-01T00:00:00Z, which the target deletes soon after they arrive"),
+            w[0].contains("replication.start_from is declared, so the copy includes 120 records (52,000 bytes, about 50.8 KiB) older than 2025-12-01T00:00:00Z, which the target deletes soon after they arrive"),
+            "{}",
+            w[0]
+        );
+    }
+
+    #[test]
+    fn unread_bytes_leave_only_the_record_count() {
+        let mut t = topic(true);
+        t.retention_cut.as_mut().unwrap().partitions[0].bytes = None;
+        let w = warnings(&[t]);
+        assert!(
+            w[0].contains("the source forever: 120 records older than 2025-12-01T00:00:00Z would"),
             "{}",
             w[0]
         );

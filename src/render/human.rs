@@ -215,14 +215,14 @@ fn retention_note(cut: &RetentionCut) -> String {
         format!("{keeps}: no record on the source is {older} today")
     } else if cut.applies {
         format!(
-            "{keeps}: the copy starts at the first record kept, {} ({} {older} stay behind)",
+            "{keeps}: the copy starts at the first record kept, {}; {} {older} stay behind",
             cut.first_kept(),
-            count_u64(left, "record")
+            cut.left_behind_text()
         )
     } else {
         format!(
             "{keeps}: start_from is declared, so the copy includes {} {older}, which the target deletes soon after",
-            count_u64(left, "record")
+            cut.left_behind_text()
         )
     }
 }

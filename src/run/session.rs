@@ -58,6 +58,7 @@ pub(super) fn connect(desired: &Desired, args: &ConnectArgs) -> Result<Session, 
     snapshot.probe_transactions(desired, target.access());
     let limits = crate::diff::retention_limits(desired, &snapshot, desired.target_platform());
     snapshot.probe_retention(&source, &limits)?;
+    snapshot.measure_left_behind(&source);
     // Counting waits for fresh librdkafka statistics, so only when someone reads it.
     if tracing::enabled!(tracing::Level::DEBUG) {
         tracing::debug!(requests = ?source.request_counts(), "source cluster requests");

@@ -5,14 +5,14 @@
 //! in the topic's block does. This file words the blocker, with the figures the plan may measure.
 
 use crate::diff::Origin;
-use crate::domain::{duration_ms, size, thousands};
+use crate::domain::{ByteCount, duration_ms, size, thousands};
 
 /// Records on the source, with their bytes when the plan can count them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Held {
     pub records: u64,
-    /// `None`: the Kafka protocol gave no byte count.
-    pub bytes: Option<u64>,
+    /// `None`: the plan could not read them.
+    pub bytes: Option<ByteCount>,
 }
 
 /// What one source topic holds today that a target keeping at most CKafka's maximum of a key
@@ -145,7 +145,7 @@ fn held(h: Held) -> String {
         if h.records == 1 { "" } else { "s" }
     );
     match h.bytes {
-        Some(b) => format!("{records} ({})", size(b as i64)),
+        Some(b) => format!("{records} ({})", b.describe()),
         None => records,
     }
 }
@@ -195,7 +195,10 @@ mod tests {
         let facts = RetentionFacts {
             older_than_max_retention: Some(Held {
                 records: 1_234,
-                bytes: Some(5 << 20),
+                bytes: Some(ByteCount {
+                    bytes: 5 << 20,
+                    exact: false,
+                }),
             }),
             larger_than_max_message: Some(Held {
                 records: 1,
@@ -205,7 +208,9 @@ mod tests {
         let retention = shortening("retention.ms", "-1", true, 60_000, 7_776_000_000);
         let text = retention.blocker("events", Origin::Source, Some(&facts));
         assert!(
-            text.contains("; today the source holds 1,234 records (5 MiB) older than 90 days;"),
+            text.contains(
+                "; today the source holds 1,234 records (an estimated 5 MiB) older than 90 days;"
+            ),
             "{text}"
         );
         assert!(
