@@ -164,3 +164,73 @@ fn ssl_target_is_reached_with_the_test_bed_ca_and_refused_without_it() {
     assert_eq!(code, Some(1), "{stderr}");
     assert_one_paragraph(&stderr, "certificate");
 }
+
+/// The keys a created topic's config lists in a JSON plan.
+fn created_keys(plan: &Value) -> Vec<String> {
+    let orders = plan["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "orders")
+        .expect("orders in the plan");
+    orders["config"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A user the authorizer lets do everything a plan needs except read the brokers' settings
+/// (DescribeConfigs on the cluster): the plan still runs, warns that it does not know what a
+/// created topic keeps by default, and sets the keys that decide keeping from the source, where
+/// a user who may read them (the super user; both brokers have Kafka's stock defaults) leaves
+/// the brokers' defaults in force.
+#[test]
+fn a_user_who_may_not_read_the_brokers_settings_plans_with_the_keeping_keys_set_from_the_source() {
+    let target = BrokerOptions::security(Security::SaslScram(vec![
+        User::new("admin", ADMIN_PASSWORD),
+        User::new("ferry", FERRY_PASSWORD),
+    ]))
+    .with_acls();
+    let bed = Testbed::start_with(&BrokerOptions::default(), &target).unwrap();
+    seed_orders(&bed);
+    let ferry_principal = "User:ferry";
+    for (resource, operations) in [
+        (&["--topic", "*"][..], &["All"][..]),
+        (&["--group", "*"][..], &["All"][..]),
+        (&["--cluster"][..], &["Describe", "Create"][..]),
+    ] {
+        bed.target
+            .allow(ferry_principal, resource, operations)
+            .unwrap();
+    }
+
+    let admin = config(&bed, &sasl("SCRAM-SHA-512", "admin"));
+    let read = run_plan(admin.path(), ADMIN_PASSWORD).expect("the super user can plan");
+    assert!(
+        !created_keys(&read).contains(&"retention.ms".to_string()),
+        "the brokers' default is the source's: {read:#}"
+    );
+
+    let ferry_user = config(&bed, &sasl("SCRAM-SHA-512", "ferry"));
+    let unread = run_plan(ferry_user.path(), FERRY_PASSWORD)
+        .unwrap_or_else(|(code, stderr)| panic!("exit {code:?}: {stderr}"));
+    assert_planned_against(&unread, &bed);
+    let warnings = unread["warnings"].to_string();
+    assert!(
+        warnings.contains("ferry could not read the target brokers' settings")
+            && warnings.contains("Allow DescribeConfigs on the target's cluster resource"),
+        "{warnings}"
+    );
+    let keys = created_keys(&unread);
+    for key in [
+        "cleanup.policy",
+        "max.message.bytes",
+        "message.timestamp.type",
+        "retention.bytes",
+        "retention.ms",
+    ] {
+        assert!(keys.contains(&key.to_string()), "{key} not set: {keys:?}");
+    }
+}

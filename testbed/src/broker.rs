@@ -270,6 +270,26 @@ impl Broker {
         &self.options
     }
 
+    /// Allows `principal` (`User:ferry`) `operations` on one resource (AclCommand's own
+    /// arguments: `["--topic", "*"]`, `["--group", "*"]`, `["--cluster"]`), through the
+    /// PLAINTEXT listener, whose principal is a super user on a broker with ACLs.
+    pub fn allow(&self, principal: &str, resource: &[&str], operations: &[&str]) -> Result<()> {
+        let mut args: Vec<String> = vec![
+            "--bootstrap-server".into(),
+            self.bootstrap.clone(),
+            "--add".into(),
+            "--allow-principal".into(),
+            principal.into(),
+        ];
+        args.extend(resource.iter().map(|r| r.to_string()));
+        for op in operations {
+            args.extend(["--operation".to_string(), op.to_string()]);
+        }
+        self.distribution
+            .run_tool("org.apache.kafka.tools.AclCommand", &args)
+            .with_context(|| format!("allowing {principal} {operations:?} on {resource:?}"))
+    }
+
     /// The CA certificate (PEM) that signed a TLS broker's certificate.
     pub fn ca_path(&self) -> Option<PathBuf> {
         (self.options.security == Security::Ssl).then(|| self.dir.join(tls::CA_FILE))

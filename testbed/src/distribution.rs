@@ -94,26 +94,35 @@ impl Distribution {
     /// Formats KRaft storage for `config` (a server.properties naming `log.dirs`) with
     /// `cluster_id`, adding SCRAM credentials given as StorageTool `--add-scram` arguments.
     pub fn format(&self, config: &Path, cluster_id: &str, scram: &[String]) -> Result<()> {
-        let mut command = self.java_command(&tool_jvm_options(), "kafka.tools.StorageTool");
-        command
-            .arg("format")
-            .args(["-t", cluster_id])
-            .arg("-c")
-            .arg(config)
-            .arg("--ignore-formatted");
+        let mut args: Vec<String> = ["format", "-t", cluster_id, "-c"]
+            .map(String::from)
+            .to_vec();
+        args.push(config.display().to_string());
+        args.push("--ignore-formatted".into());
         for credential in scram {
-            command.args(["--add-scram", credential]);
+            args.extend(["--add-scram".to_string(), credential.clone()]);
         }
-        let output = command.stdin(Stdio::null()).output().with_context(|| {
-            format!(
-                "cannot run {} (set JAVA_HOME or FERRY_JAVA)",
-                self.java.display()
-            )
-        })?;
+        self.run_tool("kafka.tools.StorageTool", &args)
+            .with_context(|| format!("formatting Kafka storage with {}", config.display()))
+    }
+
+    /// Runs one of the release's command-line tools (`main_class`) to its end, with the lean
+    /// JVM options of a tool; its output goes into the error when it fails.
+    pub fn run_tool(&self, main_class: &str, args: &[String]) -> Result<()> {
+        let output = self
+            .java_command(&tool_jvm_options(), main_class)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| {
+                format!(
+                    "cannot run {} (set JAVA_HOME or FERRY_JAVA)",
+                    self.java.display()
+                )
+            })?;
         if !output.status.success() {
             bail!(
-                "formatting Kafka storage with {} failed ({}):\n{}{}",
-                config.display(),
+                "{main_class} failed ({}):\n{}{}",
                 output.status,
                 String::from_utf8_lossy(&output.stdout),
                 String::from_utf8_lossy(&output.stderr)
