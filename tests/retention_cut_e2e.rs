@@ -256,3 +256,41 @@ fn a_created_topic_gets_the_sources_retention_where_the_target_brokers_default_k
         assert_eq!(copies, want, "partition {p}");
     }
 }
+
+/// A topic block giving the target fewer bytes per partition than the copy brings one of the
+/// partitions: the plan reads that partition back and warns with its exact byte count, names
+/// only that partition, and says the copy is not cut by size.
+#[test]
+fn a_target_keeping_fewer_bytes_than_a_partition_brings_is_warned_of_with_the_figure() {
+    const TOPIC: &str = "size.events";
+    let bed = Testbed::shared();
+    seed::create_topic(&bed.source.bootstrap, TOPIC, 2, &[]).unwrap();
+    seed::produce(&bed.source.bootstrap, TOPIC, 0, 200, 1000).unwrap();
+    seed::produce(&bed.source.bootstrap, TOPIC, 1, 10, 1000).unwrap();
+    // seed::produce's record n: key "k-n", a 1000-byte value.
+    let bytes_0: usize = (0..200).map(|n| format!("k-{n}").len() + 1000).sum();
+
+    let dir = tempfile::tempdir().unwrap();
+    write_mirror_config(dir.path(), bed, "size-limit", &[TOPIC], &[]);
+    let main = dir.path().join("main.hcl");
+    let declared = fs::read_to_string(&main).unwrap();
+    fs::write(
+        &main,
+        format!("{declared}\ntopic \"{TOPIC}\" {{\n  config = {{ \"retention.bytes\" = \"50000\" }}\n}}\n"),
+    )
+    .unwrap();
+
+    let out = ferry(dir.path(), &["plan"]);
+    let plan = text(&out);
+    assert!(out.status.success(), "{plan}");
+    let expected = format!(
+        "the target keeps at most retention.bytes = 50000 (about 48.8 KiB) per partition of {TOPIC}, the source no limit: the copy brings more to [0] {} bytes, about 196.2 KiB, so the target deletes the oldest records of those partitions soon after they arrive",
+        thousands(bytes_0 as u64)
+    );
+    assert!(plan.contains(&expected), "missing {expected:?} in\n{plan}");
+    assert!(plan.contains("ferry does not cut a copy by size"), "{plan}");
+    assert!(
+        plan.contains("(2 partitions, 210 records)"),
+        "the copy is not cut: {plan}"
+    );
+}

@@ -148,6 +148,7 @@ replication {{
                 .collect(),
             config: Default::default(),
             retention_probe: None,
+            size_probe: None,
         }
     }
 

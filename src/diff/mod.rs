@@ -8,7 +8,7 @@ mod topic_diff;
 
 pub use config_diff::{config_changes, not_carried};
 pub use group_move::{GroupMove, GroupPartition, group_moves};
-pub use retention::retention_limits;
+pub use retention::{TargetLimits, retention_limits};
 pub use topic_change::{Action, Adjustment, ConfigChange, NotCarried, Origin, TopicChange, Valued};
 pub use topic_diff::{MIRROR_TARGET_NOT_EMPTY, desired_partitions, diff_topics};
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::ckafka::adjust::{Held, RetentionFacts};
-use crate::config::Desired;
+use crate::config::{Desired, Scheme};
 use crate::domain::{ByteCount, PartitionCut, RetentionCut, shorter_on_target, time_limit};
 use crate::platform::{Allowed, Platform};
 use crate::snapshot::{Snapshot, TopicSnapshot};
@@ -111,15 +111,70 @@ pub fn ckafka_facts(source: &TopicSnapshot, platform: Platform) -> Option<Retent
     })
 }
 
+/// What a plan measures on the source before it is built, per source topic whose target keeps
+/// less: by time (the target's `retention.ms`) and by size (its `retention.bytes`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetLimits {
+    pub by_time: BTreeMap<String, i64>,
+    pub by_size: BTreeMap<String, i64>,
+}
+
 /// Source topics a plan of `desired` measures before it is built, keyed to their target's limit.
+/// Only a mirror copies records, so only a mirror plan measures by size.
 pub fn retention_limits(
     desired: &Desired,
     snapshot: &Snapshot,
     platform: Platform,
+) -> TargetLimits {
+    let changes = super::diff_topics(desired, snapshot, platform);
+    TargetLimits {
+        by_time: predicted_limits(&changes, snapshot, platform),
+        by_size: if desired.migration.scheme == Scheme::Mirror {
+            size_limits(&changes, snapshot, platform)
+        } else {
+            BTreeMap::new()
+        },
+    }
+}
+
+/// How much a topic keeps per partition by size, from its effective settings; `None` when it
+/// never deletes by size (a negative `retention.bytes`, a `cleanup.policy` without `delete`).
+fn bytes_limit(retention_bytes: Option<&str>, cleanup_policy: Option<&str>) -> Option<i64> {
+    if cleanup_policy.is_some_and(|p| !p.split(',').any(|x| x.trim() == "delete")) {
+        return None;
+    }
+    let bytes = retention_bytes?.trim().parse::<i64>().ok()?;
+    (bytes >= 0).then_some(bytes)
+}
+
+/// For every changed (not blocked) source topic whose target keeps fewer bytes per partition
+/// than the source does, that many: the `retention.bytes` the change leaves on the target.
+pub fn size_limits(
+    changes: &[TopicChange],
+    snapshot: &Snapshot,
+    platform: Platform,
 ) -> BTreeMap<String, i64> {
-    predicted_limits(
-        &super::diff_topics(desired, snapshot, platform),
-        snapshot,
-        platform,
-    )
+    let mut limits = BTreeMap::new();
+    for change in changes
+        .iter()
+        .filter(|c| c.action != super::Action::Blocked)
+    {
+        let Some(source) = snapshot.source.topics.get(&change.name) else {
+            continue;
+        };
+        let on_source = |key: &str| {
+            source
+                .config
+                .entries
+                .get(key)
+                .and_then(|v| v.value.as_deref())
+        };
+        let on_target = |key| change.value_after_apply(key, &snapshot.target, platform);
+        let source_limit = bytes_limit(on_source("retention.bytes"), on_source("cleanup.policy"));
+        let target_limit = bytes_limit(on_target("retention.bytes"), on_target("cleanup.policy"));
+        if let Some(limit) = shorter_on_target(source_limit, target_limit) {
+            limits.insert(change.name.clone(), limit);
+        }
+    }
+    limits
 }

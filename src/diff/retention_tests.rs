@@ -47,7 +47,8 @@ fn only_a_target_keeping_less_than_the_source_is_measured() {
         if ckafka {
             d.target.ckafka = Some(CkafkaSettings::new("ckafka-abc123", "ap-guangzhou"));
         }
-        let limits = retention_limits(&d, &snapshot(topic(2, 3, 10, source)), d.target_platform());
+        let limits =
+            retention_limits(&d, &snapshot(topic(2, 3, 10, source)), d.target_platform()).by_time;
         assert_eq!(limits.get("t").copied(), want, "{name}");
     }
 }
@@ -151,7 +152,9 @@ fn a_created_topic_is_set_wherever_the_target_brokers_default_differs_or_is_unkn
             .collect();
         assert_eq!(got, want, "{name}");
         assert_eq!(
-            retention_limits(&d, &snap, Platform::Kafka).get("t"),
+            retention_limits(&d, &snap, Platform::Kafka)
+                .by_time
+                .get("t"),
             None,
             "{name}: the source's retention is carried, nothing is cut"
         );
@@ -170,8 +173,32 @@ fn a_declared_retention_below_the_brokers_default_is_still_measured() {
     snap.target.new_topic_defaults = Some(NewTopicDefaults::unread("denied".into()));
     assert_eq!(
         retention_limits(&d, &snap, Platform::Kafka)
+            .by_time
             .get("t")
             .copied(),
         Some(DAY)
     );
+}
+
+#[test]
+fn a_mirror_target_keeping_fewer_bytes_per_partition_is_measured_by_size() {
+    #[rustfmt::skip]
+    let cases: [(&str, Scheme, Configs, Configs, Option<i64>); 6] = [
+        ("source unlimited, declared 1000", Scheme::Mirror, &[("retention.bytes", "-1")], &[("retention.bytes", "1000")], Some(1000)),
+        ("source 5000, declared 1000", Scheme::Mirror, &[("retention.bytes", "5000")], &[("retention.bytes", "1000")], Some(1000)),
+        ("declared more than the source", Scheme::Mirror, &[("retention.bytes", "5000")], &[("retention.bytes", "9000")], None),
+        ("the source's carried", Scheme::Mirror, &[("retention.bytes", "5000")], &[], None),
+        ("compacted on the target", Scheme::Mirror, &[("retention.bytes", "-1")], &[("retention.bytes", "1000"), ("cleanup.policy", "compact")], None),
+        ("no copy, nothing to measure", Scheme::DualConsume, &[("retention.bytes", "-1")], &[("retention.bytes", "1000")], None),
+    ];
+    for (name, scheme, source, declared, want) in cases {
+        let d = desired(
+            scheme,
+            Some(block(None, Some(3), declared)),
+            TopicDefaults::default(),
+        );
+        let snap = snapshot(topic(2, 3, 10, source));
+        let limits = retention_limits(&d, &snap, Platform::Kafka);
+        assert_eq!(limits.by_size.get("t").copied(), want, "{name}");
+    }
 }

@@ -102,6 +102,7 @@ pub(super) fn topic(
             complete: false,
         },
         retention_probe: None,
+        size_probe: None,
     }
 }
 

@@ -72,6 +72,7 @@ fn topic(partitions: i32, config: &[(&str, &str)]) -> TopicSnapshot {
             complete: false,
         },
         retention_probe: None,
+        size_probe: None,
     }
 }
 

@@ -11,7 +11,7 @@ use crate::snapshot::{ClusterSnapshot, Snapshot, managed_target_names};
 
 use super::{
     ClusterSummary, CopyVolume, FORMAT_VERSION, Fingerprint, GroupsOn, Plan, Step, Summary,
-    copy_volume, left_behind,
+    copy_volume, left_behind, size_limit,
 };
 
 pub fn build(desired: &Desired, snapshot: &Snapshot, platform: Platform) -> Plan {
@@ -31,6 +31,12 @@ pub fn build(desired: &Desired, snapshot: &Snapshot, platform: Platform) -> Plan
     let steps = order(desired.migration.scheme, &inputs);
     let mut warnings = warnings(desired, snapshot, &topics, &groups);
     warnings.extend(left_behind::warnings(&topics));
+    warnings.extend(size_limit::warnings(
+        &desired.replication,
+        snapshot,
+        &topics,
+        &groups,
+    ));
     warnings.extend(crate::ckafka::warnings::warnings(
         desired,
         &topics,

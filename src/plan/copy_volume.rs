@@ -3,7 +3,7 @@
 use crate::config::Replication;
 use crate::diff::GroupMove;
 use crate::domain::{CopyVolume, StartFrom};
-use crate::snapshot::TopicSnapshot;
+use crate::snapshot::{PartitionSnapshot, TopicSnapshot};
 
 /// Records from each partition's start position (per `start_from`, and the first record the
 /// target keeps) to its end offset.
@@ -19,30 +19,40 @@ pub fn copy_volume(
         bytes: None,
     };
     for p in &snapshot.partitions {
-        let from = match replication.start_from {
-            StartFrom::Earliest => p.start_offset,
-            StartFrom::Latest => p.end_offset,
-            StartFrom::Timestamp(_) => p.timestamp_offset.unwrap_or(p.end_offset),
-            // The smallest committed offset among the declared groups; earliest where none committed.
-            StartFrom::Committed => groups
-                .iter()
-                .flat_map(|g| g.partitions.iter())
-                .filter(|gp| gp.topic == topic && gp.partition == p.id)
-                .map(|gp| gp.committed)
-                .min()
-                .unwrap_or(p.start_offset),
-        };
-        let from = p.retained_start(from.max(p.start_offset), replication.start_from_declared);
+        let from = copy_start(topic, p, replication, groups);
         v.records += (p.end_offset - from).max(0) as u64;
     }
     v
+}
+
+/// Where the copy of one partition starts: per `start_from`, never before the log start, and at
+/// the first record the target keeps where that is later and `start_from` was not declared.
+pub fn copy_start(
+    topic: &str,
+    p: &PartitionSnapshot,
+    replication: &Replication,
+    groups: &[GroupMove],
+) -> i64 {
+    let from = match replication.start_from {
+        StartFrom::Earliest => p.start_offset,
+        StartFrom::Latest => p.end_offset,
+        StartFrom::Timestamp(_) => p.timestamp_offset.unwrap_or(p.end_offset),
+        // The smallest committed offset among the declared groups; earliest where none committed.
+        StartFrom::Committed => groups
+            .iter()
+            .flat_map(|g| g.partitions.iter())
+            .filter(|gp| gp.topic == topic && gp.partition == p.id)
+            .map(|gp| gp.committed)
+            .min()
+            .unwrap_or(p.start_offset),
+    };
+    p.retained_start(from.max(p.start_offset), replication.start_from_declared)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::diff::GroupPartition;
-    use crate::snapshot::PartitionSnapshot;
 
     fn topic() -> TopicSnapshot {
         TopicSnapshot {
@@ -65,6 +75,7 @@ mod tests {
             ],
             config: Default::default(),
             retention_probe: None,
+            size_probe: None,
         }
     }
 

@@ -6,6 +6,7 @@ mod left_behind;
 #[allow(clippy::module_inception)]
 mod plan;
 mod saved_plan;
+mod size_limit;
 
 pub use crate::domain::{CopyVolume, GroupsOn, Step};
 pub use build::build;

@@ -57,8 +57,8 @@ pub(super) fn connect(desired: &Desired, args: &ConnectArgs) -> Result<Session, 
     let mut snapshot = Snapshot::take(desired, &source, target.access())?;
     snapshot.probe_transactions(desired, target.access());
     let limits = crate::diff::retention_limits(desired, &snapshot, desired.target_platform());
-    snapshot.probe_retention(&source, &limits)?;
-    snapshot.measure_left_behind(&source);
+    snapshot.probe_retention(&source, &limits.by_time)?;
+    snapshot.measure_source_bytes(&source, &limits.by_size);
     // Counting waits for fresh librdkafka statistics, so only when someone reads it.
     if tracing::enabled!(tracing::Level::DEBUG) {
         tracing::debug!(requests = ?source.request_counts(), "source cluster requests");

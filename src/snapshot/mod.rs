@@ -5,13 +5,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod retention_probe;
+
+pub use retention_probe::{MeasuredRange, RetentionProbe, SizeProbe};
+
 use crate::cluster::{
-    BrokerInfo, ClusterAccess, ClusterError, OffsetRange, OffsetSpec, PartitionOffsets, Support,
-    TopicConfig,
+    BrokerInfo, ClusterAccess, ClusterError, OffsetSpec, PartitionOffsets, Support, TopicConfig,
 };
 use crate::config::{Desired, Scheme, StartFrom};
 use crate::diff::desired_partitions;
-use crate::domain::{ByteCount, DefaultValue, NewTopicDefaults, shorter_on_target, time_limit};
+use crate::domain::{DefaultValue, NewTopicDefaults};
 use crate::platform::Platform;
 
 /// What ferry saw on both clusters when it planned.
@@ -66,23 +69,11 @@ pub struct TopicSnapshot {
     /// ([`Snapshot::probe_retention`]); each partition's `kept_from` then holds the answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_probe: Option<RetentionProbe>,
+    /// Set on a source topic whose target keeps fewer bytes per partition
+    /// ([`Snapshot::measure_source_bytes`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_probe: Option<SizeProbe>,
 }
-
-/// How long the target keeps a topic's records, and the timestamp that makes a record too old.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RetentionProbe {
-    pub target_retention_ms: i64,
-    pub older_than_ms: i64,
-    /// The bytes before each partition's `kept_from`, where the plan could read them
-    /// ([`Snapshot::measure_left_behind`]).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub left_behind_bytes: BTreeMap<i32, ByteCount>,
-}
-
-/// Most bytes a plan reads to count what copies leave behind, over every partition; each
-/// partition reads at least [`LEFT_BEHIND_MIN_READ`].
-const LEFT_BEHIND_BUDGET: u64 = 16 << 20;
-const LEFT_BEHIND_MIN_READ: u64 = 64 << 10;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionSnapshot {
@@ -195,123 +186,6 @@ impl Snapshot {
             });
             self.target_transactions = support.ok();
         }
-    }
-
-    /// For each source topic in `limits` (how long its target keeps records, where that is less
-    /// than the source keeps), the first offset of every partition whose record is at most that
-    /// old now: one batched ListOffsets per distinct limit. Not part of the fingerprint: the
-    /// answer moves with the clock.
-    pub fn probe_retention(
-        &mut self,
-        source: &dyn ClusterAccess,
-        limits: &BTreeMap<String, i64>,
-    ) -> Result<(), ClusterError> {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        let mut by_limit: BTreeMap<i64, BTreeMap<String, Vec<i32>>> = BTreeMap::new();
-        for (topic, &limit) in limits {
-            if let Some(t) = self.source.topics.get(topic) {
-                by_limit
-                    .entry(limit)
-                    .or_default()
-                    .insert(topic.clone(), t.partitions.iter().map(|p| p.id).collect());
-            }
-        }
-        for (limit, partitions) in by_limit {
-            let older_than_ms = now_ms.saturating_sub(limit);
-            let found = timed("ListOffsets at the target's retention", || {
-                source.offsets(&partitions, OffsetSpec::Timestamp(older_than_ms))
-            })?;
-            for topic in partitions.keys() {
-                let Some(t) = self.source.topics.get_mut(topic) else {
-                    continue;
-                };
-                t.retention_probe = Some(RetentionProbe {
-                    target_retention_ms: limit,
-                    older_than_ms,
-                    left_behind_bytes: BTreeMap::new(),
-                });
-                for p in &mut t.partitions {
-                    let at = found.get(topic).and_then(|o| o.get(&p.id)).copied();
-                    let at = at.filter(|o| *o >= 0).unwrap_or(p.end_offset);
-                    p.kept_from = Some(at.clamp(p.start_offset, p.end_offset.max(p.start_offset)));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Counts the bytes before `kept_from` in every partition [`Snapshot::probe_retention`]
-    /// measured, by reading them from the source: exact up to each partition's share of
-    /// [`LEFT_BEHIND_BUDGET`], estimated beyond. For the plan's figures only; the copy itself
-    /// goes by offsets, so a partition the source did not serve in time just has no figure.
-    pub fn measure_left_behind(&mut self, source: &dyn ClusterAccess) {
-        let ranges: Vec<OffsetRange> = self
-            .source
-            .topics
-            .iter()
-            .filter(|(_, t)| t.retention_probe.is_some())
-            .flat_map(|(name, t)| {
-                t.partitions.iter().map(|p| OffsetRange {
-                    topic: name.clone(),
-                    partition: p.id,
-                    from: p.start_offset,
-                    to: p.kept_from.unwrap_or(p.start_offset),
-                })
-            })
-            .collect();
-        if ranges.iter().all(|r| r.to <= r.from) {
-            return;
-        }
-        let budget = (LEFT_BEHIND_BUDGET / ranges.len() as u64).max(LEFT_BEHIND_MIN_READ);
-        let read = timed("reading what stays behind", || {
-            Ok(source.read_bytes(&ranges, budget))
-        })
-        .unwrap_or_default();
-        for r in &ranges {
-            let count = read.get(&(r.topic.clone(), r.partition)).and_then(|found| {
-                ByteCount::from_reading(r.from, r.to, found.read_to, found.bytes)
-            });
-            let probe = self
-                .source
-                .topics
-                .get_mut(&r.topic)
-                .and_then(|t| t.retention_probe.as_mut());
-            if let (Some(count), Some(probe)) = (count, probe) {
-                probe.left_behind_bytes.insert(r.partition, count);
-            }
-        }
-    }
-
-    /// How long each migrated topic's target keeps records, where that is less than its source
-    /// keeps them, from the configs both clusters report now (the copy step: the target topics
-    /// exist and have their settings). The plan predicts the same from the diff instead.
-    pub fn live_retention_limits(&self, desired: &Desired) -> BTreeMap<String, i64> {
-        let value = |c: &TopicConfig, key: &str| -> Option<String> {
-            c.entries.get(key).and_then(|v| v.value.clone())
-        };
-        let mut limits = BTreeMap::new();
-        for (name, source) in &self.source.topics {
-            let Some(target) = self.target.topics.get(&target_name(desired, name)) else {
-                continue;
-            };
-            let (s, t) = (&source.config, &target.config);
-            let source_limit = time_limit(
-                value(s, "retention.ms").as_deref(),
-                value(s, "cleanup.policy").as_deref(),
-                None,
-            );
-            let target_limit = time_limit(
-                value(t, "retention.ms").as_deref(),
-                value(t, "cleanup.policy").as_deref(),
-                value(t, "message.timestamp.type").as_deref(),
-            );
-            if let Some(limit) = shorter_on_target(source_limit, target_limit) {
-                limits.insert(name.clone(), limit);
-            }
-        }
-        limits
     }
 
     /// sha256 over the metadata a plan depends on (ids, topics, partitions, configs, group
@@ -450,6 +324,7 @@ fn read_cluster(
                 partitions: parts,
                 config: configs.get(name).cloned().unwrap_or_default(),
                 retention_probe: None,
+                size_probe: None,
             },
         );
     }
