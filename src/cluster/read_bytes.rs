@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::kafka_log::{self, KafkaLog};
@@ -114,6 +115,10 @@ fn read_topic(
                 }
                 done(partition, &mut open)
             }
+            // The group is only there for librdkafka: its coordinator does not matter here.
+            Some(Err(e)) if about_the_group(&e) => {
+                tracing::debug!(error = %e, "counting bytes: group error ignored");
+            }
             Some(Err(e)) => break Err(e),
             Some(Ok(m)) => {
                 let Some((to, read)) = open.get_mut(&m.partition()) else {
@@ -138,6 +143,20 @@ fn read_topic(
     }
     consumer.unassign()?;
     outcome
+}
+
+/// An error of the group's coordinator (a user without DESCRIBE on the group `ferry-plan`),
+/// which an assign-only consumer that never commits does not need.
+fn about_the_group(e: &KafkaError) -> bool {
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::GroupAuthorizationFailed
+                | RDKafkaErrorCode::CoordinatorNotAvailable
+                | RDKafkaErrorCode::NotCoordinator
+                | RDKafkaErrorCode::CoordinatorLoadInProgress
+        )
+    )
 }
 
 /// Key, value and header bytes, as the producer gave them.
