@@ -1,8 +1,13 @@
 //! What one measured process cost: wall clock, CPU (user + system, every thread of it, the JVM
-//! included) and peak RSS. Processes that exit are reaped with `wait4`, whose rusage is exactly
-//! theirs; processes that are stopped by the benchmark (MirrorMaker 2) or measured at a step
-//! inside a longer run (`ferry apply`'s copy step) are sampled from `/proc` at the moment that
-//! counts. Hand-written: no crate exposes per-child rusage for a `std::process::Child`.
+//! included) and peak RSS. CPU comes from `wait4`'s rusage, which is exactly the process's own.
+//! Peak RSS does not: Linux starts a child's `ru_maxrss` at the resident size of the process it
+//! was spawned from (the exec records the old memory's high-water mark), so every figure would
+//! be at least the benchmark's own size when it spawned it, a few hundred MiB once it holds the
+//! source's checksums. The peak is the child's own `VmHWM` instead, read from `/proc` every
+//! 10 ms until it exits (only its last 10 ms can escape). Processes that are stopped by the
+//! benchmark (MirrorMaker 2) or measured at a step inside a longer run (`ferry apply`'s copy
+//! step) are sampled from `/proc` at the moment that counts. Hand-written: no crate exposes
+//! per-child rusage for a `std::process::Child`.
 
 use std::fs;
 use std::process::{Child, Command};
@@ -53,20 +58,30 @@ impl Measured {
         self.child.id() as i32
     }
 
-    /// Waits for the process to exit; fails unless it exited 0.
+    /// Waits for the process to exit, following its own peak RSS; fails unless it exited 0.
     pub fn wait(self) -> Result<Usage> {
-        let mut status = 0;
-        // SAFETY: wait4 writes only the status and the rusage it is given.
-        let usage = unsafe {
-            let mut usage = std::mem::zeroed::<libc::rusage>();
-            if libc::wait4(self.pid(), &mut status, 0, &mut usage) < 0 {
+        let pid = self.pid();
+        let mut peak_rss_kib = 0;
+        let (status, usage) = loop {
+            peak_rss_kib = peak_rss_kib.max(own_peak_kib(pid).unwrap_or(0));
+            let mut status = 0;
+            // SAFETY: wait4 writes only the status and the rusage it is given.
+            let (reaped, usage) = unsafe {
+                let mut usage = std::mem::zeroed::<libc::rusage>();
+                let reaped = libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage);
+                (reaped, usage)
+            };
+            if reaped < 0 {
                 bail!(
                     "waiting for {}: {}",
                     self.what,
                     std::io::Error::last_os_error()
                 );
             }
-            usage
+            if reaped == pid {
+                break (status, usage);
+            }
+            std::thread::sleep(Duration::from_millis(10));
         };
         let seconds = self.started.elapsed().as_secs_f64();
         if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
@@ -76,7 +91,7 @@ impl Measured {
         Ok(Usage {
             seconds,
             cpu_seconds: cpu(usage.ru_utime) + cpu(usage.ru_stime),
-            peak_rss_kib: usage.ru_maxrss as u64,
+            peak_rss_kib,
         })
     }
 
@@ -92,12 +107,7 @@ impl Measured {
         let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
         let utime: f64 = fields[11].parse()?;
         let stime: f64 = fields[12].parse()?;
-        let status = fs::read_to_string(format!("/proc/{pid}/status"))?;
-        let peak_rss_kib = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0);
+        let peak_rss_kib = own_peak_kib(pid).unwrap_or(0);
         Ok(Usage {
             seconds: self.started.elapsed().as_secs_f64(),
             cpu_seconds: (utime + stime) / ticks,
@@ -119,6 +129,15 @@ impl Measured {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The high-water mark of the process's own resident memory (`VmHWM`), while it runs.
+fn own_peak_kib(pid: i32) -> Option<u64> {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Polls `done` every 50 ms until it holds or `limit` passes.
