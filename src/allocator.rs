@@ -1,10 +1,10 @@
 //! glibc's allocator gives each thread that allocates its own arena (up to 8 per core), and
 //! librdkafka allocates every message on its broker threads and frees it on another: each arena
-//! keeps what it freed. One trial on the copy bench (5,000,000 records of 100 B, `ferry
-//! replicate`, `MALLOC_ARENA_MAX=2` in the environment) peaked at 228 MiB against 290 MiB with the
-//! default; the full benchmark runs with this call still peaked at 330-336 MiB, which is not yet
-//! understood (docs/benchmarks.md). Hand-written: a different Rust global allocator would not
-//! reach librdkafka's C allocations.
+//! keeps what it freed. Two arenas bound that. (An earlier note here quoted peaks of 228 and 290
+//! MiB for this setting; those were the benchmark's own size, which Linux counts into a spawned
+//! child's `ru_maxrss`. Measured as the process's own high-water mark, `ferry replicate` on
+//! 5,000,000 records of 100 B peaks near 63 MiB: docs/benchmarks.md.) Hand-written: a different
+//! Rust global allocator would not reach librdkafka's C allocations.
 
 /// Limits glibc to two malloc arenas for the whole process, unless `MALLOC_ARENA_MAX` says
 /// otherwise. Call before any thread starts.
