@@ -23,6 +23,8 @@ export FERRY_KAFKA_JVM_OPTS="${FERRY_KAFKA_JVM_OPTS:--Xms1g -Xmx1g -XX:+UseG1GC 
 sets=("$@")
 ((${#sets[@]} > 0)) || sets=(1000000x1024 5000000x100)
 runs="${RUNS:-2}"
+# The tree as built, before any results file is rewritten (those alone do not make it dirty).
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . ':(exclude)docs/benchmarks' 2>/dev/null || echo ' (dirty)')"
 cargo bench --locked --bench copy --no-run >&2
 mkdir -p docs/benchmarks
 for set in "${sets[@]}"; do
@@ -37,7 +39,7 @@ for set in "${sets[@]}"; do
     {
       echo "# ferry copy benchmark (scripts/bench-copy.sh, benches/copy/main.rs), run $run of $runs"
       echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-      echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (dirty)')"
+      echo "commit:  $commit"
       echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), load before the run: $load"
       echo "brokers: Apache Kafka ${FERRY_KAFKA_VERSION:-4.3.1}, single-node KRaft, source and target on loopback on this machine, JVM options: $FERRY_KAFKA_JVM_OPTS"
       echo "tools:   kafka-producer-perf-test, kafka-consumer-perf-test and MirrorMaker 2 (connect-mirror, dedicated mode) of the same release; ferry release build"
