@@ -54,6 +54,13 @@ pub struct TopicConfig {
     pub complete: bool,
 }
 
+impl TopicConfig {
+    /// The reported value of `key`, `None` when it is absent or has none.
+    pub fn value(&self, key: &str) -> Option<&str> {
+        self.entries.get(key).and_then(|v| v.value.as_deref())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigValue {
     pub value: Option<String>,

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use crate::ckafka::adjust::{Held, RetentionFacts};
 use crate::config::{Desired, Scheme};
-use crate::domain::{ByteCount, PartitionCut, RetentionCut, shorter_on_target, time_limit};
+use crate::domain::{
+    ByteCount, PartitionCut, RetentionCut, bytes_limit, shorter_on_target, time_limit,
+};
 use crate::platform::{Allowed, Platform};
 use crate::snapshot::{Snapshot, TopicSnapshot};
 
@@ -15,14 +17,8 @@ use super::TopicChange;
 
 /// How long the source topic keeps records by age (`None`: forever).
 fn source_limit(source: &TopicSnapshot) -> Option<i64> {
-    let value = |key: &str| {
-        source
-            .config
-            .entries
-            .get(key)
-            .and_then(|v| v.value.as_deref())
-    };
-    time_limit(value("retention.ms"), value("cleanup.policy"), None)
+    let c = &source.config;
+    time_limit(c.value("retention.ms"), c.value("cleanup.policy"), None)
 }
 
 /// For every source topic whose target will keep records for less time than the source does,
@@ -137,16 +133,6 @@ pub fn retention_limits(
     }
 }
 
-/// How much a topic keeps per partition by size, from its effective settings; `None` when it
-/// never deletes by size (a negative `retention.bytes`, a `cleanup.policy` without `delete`).
-fn bytes_limit(retention_bytes: Option<&str>, cleanup_policy: Option<&str>) -> Option<i64> {
-    if cleanup_policy.is_some_and(|p| !p.split(',').any(|x| x.trim() == "delete")) {
-        return None;
-    }
-    let bytes = retention_bytes?.trim().parse::<i64>().ok()?;
-    (bytes >= 0).then_some(bytes)
-}
-
 /// For every changed (not blocked) source topic whose target keeps fewer bytes per partition
 /// than the source does, that many: the `retention.bytes` the change leaves on the target.
 pub fn size_limits(
@@ -162,13 +148,7 @@ pub fn size_limits(
         let Some(source) = snapshot.source.topics.get(&change.name) else {
             continue;
         };
-        let on_source = |key: &str| {
-            source
-                .config
-                .entries
-                .get(key)
-                .and_then(|v| v.value.as_deref())
-        };
+        let on_source = |key: &str| source.config.value(key);
         let on_target = |key| change.value_after_apply(key, &snapshot.target, platform);
         let source_limit = bytes_limit(on_source("retention.bytes"), on_source("cleanup.policy"));
         let target_limit = bytes_limit(on_target("retention.bytes"), on_target("cleanup.policy"));

@@ -230,14 +230,7 @@ fn mirror_message_size(
         return;
     }
     let number = |v: Option<&str>| v.and_then(|v| v.trim().parse::<i64>().ok());
-    let source_limit = number(
-        source
-            .config
-            .entries
-            .get(KEY)
-            .and_then(|v| v.value.as_deref())
-            .or(Platform::Kafka.default_of(KEY)),
-    );
+    let source_limit = number(source.config.value(KEY).or(Platform::Kafka.default_of(KEY)));
     let Some(source_limit) = source_limit else {
         return;
     };

@@ -18,7 +18,9 @@ pub use copy_volume::CopyVolume;
 pub use new_topic_defaults::{BrokerConfig, DefaultValue, KEYS_SET_WHEN_UNREAD, NewTopicDefaults};
 pub use numbers::{duration_ms, rfc3339_ms, size, thousands};
 pub use offset_map::{OffsetMap, OffsetMapError, Run, Translation};
-pub use retention_cut::{GroupBehind, PartitionCut, RetentionCut, shorter_on_target, time_limit};
+pub use retention_cut::{
+    GroupBehind, PartitionCut, RetentionCut, bytes_limit, shorter_on_target, time_limit,
+};
 pub use start_from::StartFrom;
 pub use step::{GroupsOn, Step};
 

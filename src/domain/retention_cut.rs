@@ -19,11 +19,26 @@ pub fn time_limit(
     if timestamp_type.is_some_and(|t| t.trim() == "LogAppendTime") {
         return None;
     }
-    if cleanup_policy.is_some_and(|p| !p.split(',').any(|x| x.trim() == "delete")) {
+    if !deletes(cleanup_policy) {
         return None;
     }
     let ms = retention_ms?.trim().parse::<i64>().ok()?;
     (ms >= 0).then_some(ms)
+}
+
+/// How many bytes a topic keeps per partition, from its effective settings; `None` when it
+/// never deletes by size (a negative `retention.bytes`, a `cleanup.policy` without `delete`).
+pub fn bytes_limit(retention_bytes: Option<&str>, cleanup_policy: Option<&str>) -> Option<i64> {
+    if !deletes(cleanup_policy) {
+        return None;
+    }
+    let bytes = retention_bytes?.trim().parse::<i64>().ok()?;
+    (bytes >= 0).then_some(bytes)
+}
+
+/// Whether `cleanup.policy` deletes old segments (Kafka's default, when unset, does).
+fn deletes(cleanup_policy: Option<&str>) -> bool {
+    cleanup_policy.is_none_or(|p| p.split(',').any(|x| x.trim() == "delete"))
 }
 
 /// The target's limit, when it keeps records for less time than the source (`None`: forever):

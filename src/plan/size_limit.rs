@@ -7,7 +7,7 @@
 
 use crate::config::Replication;
 use crate::diff::{Action, GroupMove, TopicChange};
-use crate::domain::{ByteCount, size};
+use crate::domain::{ByteCount, bytes_limit, size};
 use crate::snapshot::Snapshot;
 
 use super::copy_volume::copy_start;
@@ -46,15 +46,11 @@ pub fn warnings(
                 None => unread.push(p.id),
             }
         }
-        let source_keeps = match source
-            .config
-            .entries
-            .get("retention.bytes")
-            .and_then(|v| v.value.as_deref())
-            .and_then(|v| v.trim().parse::<i64>().ok())
+        let c = &source.config;
+        let source_keeps = match bytes_limit(c.value("retention.bytes"), c.value("cleanup.policy"))
         {
-            Some(b) if b >= 0 => format!("at most {}", size(b)),
-            _ => "no limit".to_string(),
+            Some(b) => format!("at most {}", size(b)),
+            None => "no limit".to_string(),
         };
         let keeps = format!(
             "the target keeps at most retention.bytes = {limit} ({}) per partition of {}, the source {source_keeps}",

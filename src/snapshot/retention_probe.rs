@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::{ClusterAccess, ClusterError, OffsetRange, OffsetSpec, TopicConfig};
+use crate::cluster::{ClusterAccess, ClusterError, OffsetRange, OffsetSpec};
 use crate::config::Desired;
 use crate::domain::{ByteCount, shorter_on_target, time_limit};
 
@@ -190,24 +190,17 @@ impl Snapshot {
     /// keeps them, from the configs both clusters report now (the copy step: the target topics
     /// exist and have their settings). The plan predicts the same from the diff instead.
     pub fn live_retention_limits(&self, desired: &Desired) -> BTreeMap<String, i64> {
-        let value = |c: &TopicConfig, key: &str| -> Option<String> {
-            c.entries.get(key).and_then(|v| v.value.clone())
-        };
         let mut limits = BTreeMap::new();
         for (name, source) in &self.source.topics {
             let Some(target) = self.target.topics.get(&target_name(desired, name)) else {
                 continue;
             };
             let (s, t) = (&source.config, &target.config);
-            let source_limit = time_limit(
-                value(s, "retention.ms").as_deref(),
-                value(s, "cleanup.policy").as_deref(),
-                None,
-            );
+            let source_limit = time_limit(s.value("retention.ms"), s.value("cleanup.policy"), None);
             let target_limit = time_limit(
-                value(t, "retention.ms").as_deref(),
-                value(t, "cleanup.policy").as_deref(),
-                value(t, "message.timestamp.type").as_deref(),
+                t.value("retention.ms"),
+                t.value("cleanup.policy"),
+                t.value("message.timestamp.type"),
             );
             if let Some(limit) = shorter_on_target(source_limit, target_limit) {
                 limits.insert(name.clone(), limit);

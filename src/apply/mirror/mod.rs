@@ -85,13 +85,7 @@ impl Mirror<'_> {
         })?;
         Ok(configs
             .into_iter()
-            .filter(|(_, config)| {
-                config
-                    .entries
-                    .get("message.timestamp.type")
-                    .and_then(|v| v.value.as_deref())
-                    == Some("LogAppendTime")
-            })
+            .filter(|(_, config)| config.value("message.timestamp.type") == Some("LogAppendTime"))
             .map(|(topic, _)| topic)
             .collect())
     }
@@ -104,9 +98,7 @@ impl Mirror<'_> {
     ) -> Result<std::collections::BTreeSet<String>, Error> {
         let compacts = |config: &crate::cluster::TopicConfig| {
             config
-                .entries
-                .get("cleanup.policy")
-                .and_then(|v| v.value.as_deref())
+                .value("cleanup.policy")
                 .is_some_and(|policy| policy.split(',').any(|p| p.trim() == "compact"))
         };
         let names = |pick: fn(&PartitionCopy) -> &String| -> Vec<String> {
