@@ -234,6 +234,11 @@ fn read_bytes_counts_ranges_to_their_end_or_the_budget() {
     let topic = "bytes.events";
     seed::create_topic(bootstrap, topic, 2, &[]).unwrap();
     seed::produce(bootstrap, topic, 0, 200, 1000).unwrap();
+    // Another topic's partition 0, read in the same call: librdkafka names the end of a
+    // partition by its number alone.
+    let other = "bytes.other";
+    seed::create_topic(bootstrap, other, 1, &[]).unwrap();
+    seed::produce(bootstrap, other, 0, 30, 200).unwrap();
     let written = seed::produce_transactions(
         bootstrap,
         "bytes-tx",
@@ -278,6 +283,12 @@ fn read_bytes_counts_ranges_to_their_end_or_the_budget() {
             range(0, 10, 50),
             range(1, 0, end_1),
             OffsetRange {
+                topic: other.into(),
+                partition: 0,
+                from: 0,
+                to: 30,
+            },
+            OffsetRange {
                 topic: "bytes.nothing".into(),
                 partition: 0,
                 from: 5,
@@ -301,6 +312,15 @@ fn read_bytes_counts_ranges_to_their_end_or_the_budget() {
             bytes: tx_bytes
         }),
         "the aborted records count, and the end of the log ends the range: {read:?}"
+    );
+    let other_bytes: u64 = (0..30).map(|n| (format!("k-{n}").len() + 200) as u64).sum();
+    assert_eq!(
+        read.get(&(other.to_string(), 0)),
+        Some(&RangeRead {
+            read_to: 30,
+            bytes: other_bytes
+        }),
+        "{read:?}"
     );
     assert_eq!(
         read.get(&("bytes.nothing".to_string(), 0)),

@@ -1,9 +1,11 @@
 //! Counting the bytes of runs of records by reading them ([`crate::domain::ByteCount`] says
-//! why there is no request for it): one short-lived consumer without a group, one topic at a
-//! time (librdkafka reports the end of a partition by number only), each partition paused once
-//! its run or its share of the budget is read.
+//! why there is no request for it): one short-lived consumer, every range in one assignment,
+//! each partition on a queue of its own (librdkafka reports the end of a partition by its
+//! number only, which two topics share), each paused once its run or its share of the budget is
+//! read.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -50,99 +52,101 @@ pub(super) fn read_bytes(
             return found;
         }
     };
-    let mut by_topic: BTreeMap<&str, Vec<&OffsetRange>> = BTreeMap::new();
-    for r in ranges {
-        if r.to <= r.from {
-            found.insert(
-                (r.topic.clone(), r.partition),
-                RangeRead {
-                    read_to: r.from,
-                    bytes: 0,
-                },
-            );
-        } else {
-            by_topic.entry(&r.topic).or_default().push(r);
-        }
-    }
-    for (topic, ranges) in by_topic {
-        if let Err(e) = read_topic(&consumer, topic, &ranges, budget, deadline, &mut found) {
-            tracing::warn!(topic, error = %e, "counting the bytes left behind stopped");
-            break;
-        }
-    }
-    found
-}
-
-/// Reads `ranges` (all of `topic`) until each reached its end or `budget`, or `deadline`.
-fn read_topic(
-    consumer: &BaseConsumer<KafkaLog>,
-    topic: &str,
-    ranges: &[&OffsetRange],
-    budget: u64,
-    deadline: Instant,
-    found: &mut BTreeMap<(String, i32), RangeRead>,
-) -> Result<(), KafkaError> {
+    let consumer = Arc::new(consumer);
+    let mut open = Vec::new();
     let mut tpl = TopicPartitionList::new();
-    let mut open: BTreeMap<i32, (i64, RangeRead)> = BTreeMap::new();
     for r in ranges {
-        tpl.add_partition_offset(topic, r.partition, Offset::Offset(r.from))?;
         let read = RangeRead {
             read_to: r.from,
             bytes: 0,
         };
-        open.insert(r.partition, (r.to, read));
+        if r.to <= r.from {
+            found.insert((r.topic.clone(), r.partition), read);
+        } else if tpl
+            .add_partition_offset(&r.topic, r.partition, Offset::Offset(r.from))
+            .is_ok()
+        {
+            open.push((r, read));
+        }
     }
-    consumer.assign(&tpl)?;
-    let mut done = |partition: i32, open: &mut BTreeMap<i32, (i64, RangeRead)>| {
-        if let Some((_, read)) = open.remove(&partition) {
-            found.insert((topic.to_string(), partition), read);
-            let mut one = TopicPartitionList::new();
-            one.add_partition(topic, partition);
-            let _ = consumer.pause(&one);
-        }
-    };
-    let outcome = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if open.is_empty() || left.is_zero() {
-            break Ok(());
-        }
-        match consumer.poll(left.min(Duration::from_millis(200))) {
-            None => {}
-            // The end of the log, past `to` (which was at most the end when planned).
-            Some(Err(KafkaError::PartitionEOF(partition))) => {
-                if let Some((to, read)) = open.get_mut(&partition) {
-                    read.read_to = *to;
-                }
-                done(partition, &mut open)
-            }
-            // The group is only there for librdkafka: its coordinator does not matter here.
-            Some(Err(e)) if about_the_group(&e) => {
-                tracing::debug!(error = %e, "counting bytes: group error ignored");
-            }
-            Some(Err(e)) => break Err(e),
-            Some(Ok(m)) => {
-                let Some((to, read)) = open.get_mut(&m.partition()) else {
-                    continue;
-                };
-                if m.offset() >= *to {
-                    read.read_to = *to;
-                    done(m.partition(), &mut open);
-                    continue;
-                }
-                read.bytes += record_bytes(&m);
-                read.read_to = m.offset() + 1;
-                if read.bytes >= budget {
-                    done(m.partition(), &mut open);
-                }
+    if open.is_empty() {
+        return found;
+    }
+    if let Err(e) = consumer.assign(&tpl) {
+        tracing::warn!(error = %e, "counting bytes: the partitions could not be assigned");
+        return found;
+    }
+    // Split after assigning: an assignment deactivates earlier partition queues.
+    let mut queues = Vec::with_capacity(open.len());
+    for (r, read) in open {
+        match consumer.split_partition_queue(&r.topic, r.partition) {
+            Some(queue) => queues.push(Some((r, read, queue))),
+            None => {
+                tracing::warn!(topic = %r.topic, partition = r.partition, "counting bytes: no queue")
             }
         }
-    };
+    }
+    let mut left = queues.len();
+    while left > 0 && Instant::now() < deadline {
+        // Serves librdkafka's events; records arrive on the partition queues (those of a
+        // partition already done, whose queue is gone, may come here and are left alone).
+        match consumer.poll(Duration::ZERO) {
+            Some(Err(e)) if !about_the_group(&e) && !matches!(e, KafkaError::PartitionEOF(_)) => {
+                tracing::warn!(error = %e, "counting the bytes left behind stopped");
+                break;
+            }
+            _ => {}
+        }
+        let mut idle = true;
+        for slot in &mut queues {
+            let Some((r, read, queue)) = slot else {
+                continue;
+            };
+            let finished = loop {
+                match queue.poll(Duration::ZERO) {
+                    None => break false,
+                    // The end of the log, past `to` (which was at most the end when planned).
+                    Some(Err(KafkaError::PartitionEOF(_))) => {
+                        read.read_to = r.to;
+                        break true;
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(topic = %r.topic, partition = r.partition, error = %e, "counting bytes stopped");
+                        break true;
+                    }
+                    Some(Ok(m)) => {
+                        idle = false;
+                        if m.offset() >= r.to {
+                            read.read_to = r.to;
+                            break true;
+                        }
+                        read.bytes += record_bytes(&m);
+                        read.read_to = m.offset() + 1;
+                        if read.read_to >= r.to || read.bytes >= budget {
+                            break true;
+                        }
+                    }
+                }
+            };
+            if finished {
+                let mut one = TopicPartitionList::new();
+                let _ = one.add_partition_offset(&r.topic, r.partition, Offset::Invalid);
+                let _ = consumer.pause(&one);
+                found.insert((r.topic.clone(), r.partition), *read);
+                *slot = None;
+                left -= 1;
+            }
+        }
+        if idle {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
     // What was read of a run cut short by the deadline still counts, as an estimate.
-    for (partition, (_, read)) in open {
-        found.insert((topic.to_string(), partition), read);
+    for (r, read, _) in queues.into_iter().flatten() {
+        found.insert((r.topic.clone(), r.partition), read);
     }
-    consumer.unassign()?;
-    outcome
+    let _ = consumer.unassign();
+    found
 }
 
 /// An error of the group's coordinator (a user without DESCRIBE on the group `ferry-plan`),
