@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rdkafka::consumer::base_consumer::PartitionQueue;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Headers, Message};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
@@ -76,30 +77,62 @@ pub(super) fn read_bytes(
         tracing::warn!(error = %e, "counting bytes: the partitions could not be assigned");
         return found;
     }
-    // Split after assigning: an assignment deactivates earlier partition queues.
-    let mut queues = Vec::with_capacity(open.len());
-    for (r, read) in open {
-        match consumer.split_partition_queue(&r.topic, r.partition) {
-            Some(queue) => queues.push(Some((r, read, queue))),
-            None => {
-                tracing::warn!(topic = %r.topic, partition = r.partition, "counting bytes: no queue")
+    // Split after assigning: an assignment deactivates earlier partition queues. Records
+    // fetched before a split arrive on the consumer's own queue, which is drained first.
+    let mut runs: Vec<Option<Run>> = Vec::with_capacity(open.len());
+    let mut index = BTreeMap::new();
+    for (range, read) in open {
+        match consumer.split_partition_queue(&range.topic, range.partition) {
+            Some(queue) => {
+                index.insert((range.topic.as_str(), range.partition), runs.len());
+                runs.push(Some(Run { range, read, queue }));
             }
+            None => tracing::warn!(
+                topic = %range.topic,
+                partition = range.partition,
+                "counting bytes: no partition queue"
+            ),
         }
     }
-    let mut left = queues.len();
-    while left > 0 && Instant::now() < deadline {
-        // Serves librdkafka's events; records arrive on the partition queues (those of a
-        // partition already done, whose queue is gone, may come here and are left alone).
-        match consumer.poll(Duration::ZERO) {
-            Some(Err(e)) if !about_the_group(&e) && !matches!(e, KafkaError::PartitionEOF(_)) => {
-                tracing::warn!(error = %e, "counting the bytes left behind stopped");
-                break;
-            }
-            _ => {}
+    let mut finish = |runs: &mut Vec<Option<Run>>, i: usize| {
+        if let Some(run) = runs[i].take() {
+            let mut one = TopicPartitionList::new();
+            let _ =
+                one.add_partition_offset(&run.range.topic, run.range.partition, Offset::Invalid);
+            let _ = consumer.pause(&one);
+            found.insert((run.range.topic.clone(), run.range.partition), run.read);
         }
+    };
+    'reading: while runs.iter().any(Option::is_some) && Instant::now() < deadline {
         let mut idle = true;
-        for slot in &mut queues {
-            let Some((r, read, queue)) = slot else {
+        // Serves librdkafka's events, and hands on what was fetched before the split. An end
+        // of partition here names no topic: the partition queue reports its own.
+        while let Some(event) = consumer.poll(Duration::ZERO) {
+            match event {
+                Ok(m) => {
+                    let Some(&i) = index.get(&(m.topic(), m.partition())) else {
+                        continue;
+                    };
+                    idle = false;
+                    if runs[i]
+                        .as_mut()
+                        .is_some_and(|run| take(run.range, &mut run.read, &m, budget))
+                    {
+                        finish(&mut runs, i);
+                    }
+                }
+                Err(KafkaError::PartitionEOF(_)) => {}
+                Err(e) if about_the_group(&e) => {
+                    tracing::debug!(error = %e, "counting bytes: group error ignored");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "counting the bytes left behind stopped");
+                    break 'reading;
+                }
+            }
+        }
+        for i in 0..runs.len() {
+            let Some(Run { range, read, queue }) = runs[i].as_mut() else {
                 continue;
             };
             let finished = loop {
@@ -107,34 +140,28 @@ pub(super) fn read_bytes(
                     None => break false,
                     // The end of the log, past `to` (which was at most the end when planned).
                     Some(Err(KafkaError::PartitionEOF(_))) => {
-                        read.read_to = r.to;
+                        read.read_to = range.to;
                         break true;
                     }
                     Some(Err(e)) => {
-                        tracing::warn!(topic = %r.topic, partition = r.partition, error = %e, "counting bytes stopped");
+                        tracing::warn!(
+                            topic = %range.topic,
+                            partition = range.partition,
+                            error = %e,
+                            "counting bytes stopped"
+                        );
                         break true;
                     }
                     Some(Ok(m)) => {
                         idle = false;
-                        if m.offset() >= r.to {
-                            read.read_to = r.to;
-                            break true;
-                        }
-                        read.bytes += record_bytes(&m);
-                        read.read_to = m.offset() + 1;
-                        if read.read_to >= r.to || read.bytes >= budget {
+                        if take(range, read, &m, budget) {
                             break true;
                         }
                     }
                 }
             };
             if finished {
-                let mut one = TopicPartitionList::new();
-                let _ = one.add_partition_offset(&r.topic, r.partition, Offset::Invalid);
-                let _ = consumer.pause(&one);
-                found.insert((r.topic.clone(), r.partition), *read);
-                *slot = None;
-                left -= 1;
+                finish(&mut runs, i);
             }
         }
         if idle {
@@ -142,11 +169,33 @@ pub(super) fn read_bytes(
         }
     }
     // What was read of a run cut short by the deadline still counts, as an estimate.
-    for (r, read, _) in queues.into_iter().flatten() {
-        found.insert((r.topic.clone(), r.partition), read);
+    for run in runs.into_iter().flatten() {
+        found.insert((run.range.topic.clone(), run.range.partition), run.read);
     }
     let _ = consumer.unassign();
     found
+}
+
+/// One range being read, on its partition's own queue.
+struct Run<'a> {
+    range: &'a OffsetRange,
+    read: RangeRead,
+    queue: PartitionQueue<KafkaLog>,
+}
+
+/// Counts `m` into `read` if it lies in `range` past what was read; true once the range or
+/// the budget is read.
+fn take(range: &OffsetRange, read: &mut RangeRead, m: &BorrowedMessage<'_>, budget: u64) -> bool {
+    if m.offset() < read.read_to {
+        return false;
+    }
+    if m.offset() >= range.to {
+        read.read_to = range.to;
+        return true;
+    }
+    read.bytes += record_bytes(m);
+    read.read_to = m.offset() + 1;
+    read.read_to >= range.to || read.bytes >= budget
 }
 
 /// An error of the group's coordinator (a user without DESCRIBE on the group `ferry-plan`),
