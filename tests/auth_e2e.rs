@@ -74,18 +74,36 @@ fn run_plan(dir: &Path, password: &str) -> Result<Value, (Option<i32>, String)> 
     }
 }
 
+/// A source with `orders` and a SCRAM-SHA-512 target with the ACL authorizer, whose users are
+/// `admin` (a super user) and `ferry` (granted nothing).
+fn scram_target_with_acls() -> Testbed {
+    let target = BrokerOptions::security(Security::SaslScram(vec![
+        User::new("admin", ADMIN_PASSWORD),
+        User::new("ferry", FERRY_PASSWORD),
+    ]))
+    .with_acls();
+    let bed = Testbed::start_with(&BrokerOptions::default(), &target).unwrap();
+    seed_orders(&bed);
+    bed
+}
+
+/// The plan's entry for topic `orders`.
+fn orders(plan: &Value) -> &Value {
+    plan["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "orders")
+        .expect("orders in the plan")
+}
+
 fn assert_planned_against(plan: &Value, bed: &Testbed) {
     assert_eq!(
         plan["target"]["cluster_id"],
         bed.target.cluster_id.as_str(),
         "{plan}"
     );
-    let orders = plan["topics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "orders")
-        .expect("orders in the plan");
+    let orders = orders(plan);
     assert_eq!(orders["action"], "create", "{orders}");
 }
 
@@ -103,13 +121,7 @@ fn assert_one_paragraph(stderr: &str, expected: &str) {
 #[test]
 fn scram_sha_512_with_acls_admits_a_super_user_and_refuses_a_wrong_password_or_a_user_without_acls()
 {
-    let target = BrokerOptions::security(Security::SaslScram(vec![
-        User::new("admin", ADMIN_PASSWORD),
-        User::new("ferry", FERRY_PASSWORD),
-    ]))
-    .with_acls();
-    let bed = Testbed::start_with(&BrokerOptions::default(), &target).unwrap();
-    seed_orders(&bed);
+    let bed = scram_target_with_acls();
 
     let admin = config(&bed, &sasl("SCRAM-SHA-512", "admin"));
     let planned = run_plan(admin.path(), ADMIN_PASSWORD).expect("the super user can plan");
@@ -167,13 +179,7 @@ fn ssl_target_is_reached_with_the_test_bed_ca_and_refused_without_it() {
 
 /// The keys a created topic's config lists in a JSON plan.
 fn created_keys(plan: &Value) -> Vec<String> {
-    let orders = plan["topics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "orders")
-        .expect("orders in the plan");
-    orders["config"]
+    orders(plan)["config"]
         .as_array()
         .unwrap()
         .iter()
@@ -188,13 +194,7 @@ fn created_keys(plan: &Value) -> Vec<String> {
 /// the brokers' defaults in force.
 #[test]
 fn a_user_who_may_not_read_the_brokers_settings_plans_with_the_keeping_keys_set_from_the_source() {
-    let target = BrokerOptions::security(Security::SaslScram(vec![
-        User::new("admin", ADMIN_PASSWORD),
-        User::new("ferry", FERRY_PASSWORD),
-    ]))
-    .with_acls();
-    let bed = Testbed::start_with(&BrokerOptions::default(), &target).unwrap();
-    seed_orders(&bed);
+    let bed = scram_target_with_acls();
     let ferry_principal = "User:ferry";
     for (resource, operations) in [
         (&["--topic", "*"][..], &["All"][..]),
