@@ -507,11 +507,16 @@ fn calls_fail_unreachable_when_the_broker_stops() {
 }
 
 /// The calls a snapshot makes, on a bench data set of `topics` topics with `partitions`
-/// partitions and 3 groups; returns the requests they sent, by type.
-fn snapshot_requests(topics: usize, partitions: i32, timeout: Duration) -> BTreeMap<String, u64> {
+/// partitions and `group_count` groups; returns the requests they sent, by type.
+fn snapshot_requests(
+    topics: usize,
+    partitions: i32,
+    group_count: usize,
+    timeout: Duration,
+) -> BTreeMap<String, u64> {
     let bed = Testbed::start().unwrap();
     let bootstrap = &bed.source.bootstrap;
-    seed::bench(bootstrap, topics, partitions, 3).unwrap();
+    seed::bench(bootstrap, topics, partitions, group_count).unwrap();
     let cluster = RdKafkaCluster::connect("source", &settings(bootstrap), timeout).unwrap();
     let before = cluster.request_counts();
     let started = Instant::now();
@@ -553,30 +558,47 @@ fn snapshot_requests(topics: usize, partitions: i32, timeout: Duration) -> BTree
         latest.values().flat_map(|p| p.values()).sum::<i64>(),
         total as i64
     );
-    assert_eq!(committed.len(), 3);
-    eprintln!("{topics} topics x {partitions} partitions, 3 groups: {took:?}, {sent:?}");
+    // What the seed committed: group g, topics 3g..3g+2, offset 0 on partition 0, 1 on the rest.
+    let expected: BTreeMap<String, BTreeMap<String, BTreeMap<i32, i64>>> = (0..group_count)
+        .map(|g| {
+            let topics = (0..3.min(topics))
+                .map(|i| {
+                    let partitions = (0..partitions).map(|p| (p, i64::from(p != 0))).collect();
+                    (seed::bench_topic((3 * g + i) % topics), partitions)
+                })
+                .collect();
+            (seed::bench_group(g), topics)
+        })
+        .collect();
+    assert_eq!(committed, expected);
+    eprintln!(
+        "{topics} topics x {partitions} partitions, {group_count} groups: {took:?}, {sent:?}"
+    );
     sent
 }
 
-/// What a snapshot sends, for a small and a ten times larger cluster: the same data requests.
-/// Connection set-up (ApiVersion, Metadata, FindCoordinator) varies a little from run to run (it
-/// depends on when librdkafka opens and closes its bootstrap connections), but stays small. Each
-/// size needs a cluster of its own: the snapshot covers every topic and group there is.
+/// What a snapshot sends, for a small and a ten times larger cluster (topics and groups): the
+/// same data requests, the committed offsets of every group read back exactly. Groups go in one
+/// batched FindCoordinator and one OffsetFetch per coordinator (one broker here). Connection
+/// set-up (ApiVersion, Metadata) varies a little from run to run (it depends on when librdkafka
+/// opens and closes its bootstrap connections), but stays small. Each size needs a cluster of
+/// its own: the snapshot covers every topic and group there is.
 #[test]
-fn snapshot_requests_do_not_grow_with_topics() {
-    let small = snapshot_requests(20, 4, TIMEOUT);
-    let large = snapshot_requests(200, 4, TIMEOUT);
+fn snapshot_requests_do_not_grow_with_topics_or_groups() {
+    let small = snapshot_requests(20, 4, 3, TIMEOUT);
+    let large = snapshot_requests(200, 4, 30, TIMEOUT);
     let data = |sent: &BTreeMap<String, u64>| {
         let kinds = [
             "DescribeConfigs",
             "ListOffsets",
             "ListGroups",
+            "FindCoordinator",
             "OffsetFetch",
         ];
         kinds.map(|k| sent.get(k).copied().unwrap_or(0))
     };
     assert_eq!(data(&small), data(&large), "{small:?} vs {large:?}");
-    assert_eq!(data(&large), [1, 2, 1, 3], "{large:?}");
+    assert_eq!(data(&large), [1, 2, 1, 1, 1], "{large:?}");
     assert!(
         large.values().all(|n| *n <= 10),
         "800 partitions: {large:?}"
@@ -588,7 +610,7 @@ fn snapshot_requests_do_not_grow_with_topics() {
 #[test]
 #[ignore]
 fn snapshot_of_twelve_thousand_partitions() {
-    let sent = snapshot_requests(1000, 12, Duration::from_secs(120));
+    let sent = snapshot_requests(1000, 12, 200, Duration::from_secs(120));
     assert_eq!(sent.get("DescribeConfigs"), Some(&1), "{sent:?}");
     assert_eq!(sent.get("ListOffsets"), Some(&2), "{sent:?}");
 }

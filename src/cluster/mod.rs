@@ -18,6 +18,7 @@ mod read_bytes;
 mod topic_admin_ffi;
 mod transactions_probe;
 mod types;
+mod wire;
 
 pub use client_config::{client_config, redacted};
 pub use cluster_access::ClusterAccess;

@@ -29,6 +29,7 @@ use super::native::{self, AdminFailure, Queue};
 use super::topic_admin_ffi::{
     DescribedTopics, create_partitions, create_topics, describe_topics, partition_requests,
 };
+use super::wire::GroupBatcher;
 use super::{
     BrokerInfo, ClusterAccess, ClusterError, ClusterMetadata, ConfigValue, GroupActivity,
     GroupListing, NewTopicSpec, OffsetRange, OffsetSpec, PartitionMetadata, PartitionOffsets,
@@ -63,6 +64,8 @@ pub struct RdKafkaCluster {
     events: Option<EventThread>,
     /// The clients' settings, for the short-lived group consumers that commit offsets.
     config: ClientConfig,
+    /// ferry's own connection for batched group requests (boxed: it is large and rarely used).
+    batcher: Box<GroupBatcher>,
 }
 
 /// Partitions per ListOffsets call (see `offsets`).
@@ -138,6 +141,7 @@ impl RdKafkaCluster {
             recorder,
             events: Some(events),
             config: cfg,
+            batcher: Box::new(GroupBatcher::new(role, settings)),
         };
         cluster.wait_until_reachable()?;
         Ok(cluster)
@@ -158,7 +162,9 @@ impl RdKafkaCluster {
         } else {
             self.stats_interval * 3 + Duration::from_millis(500)
         };
-        self.recorder.requests_after(seen, Instant::now() + wait)
+        let mut counts = self.recorder.requests_after(seen, Instant::now() + wait);
+        self.batcher.add_sent(&mut counts);
+        counts
     }
 
     /// Waits until the consumer has learnt the cluster id (its first Metadata response) or a
@@ -700,11 +706,15 @@ impl ClusterAccess for RdKafkaCluster {
         groups: &[String],
     ) -> Result<BTreeMap<String, PartitionOffsets>, ClusterError> {
         let started = Instant::now();
+        let (mut offsets, one_at_a_time) = self.batcher.group_offsets(groups, self.timeout);
+        if one_at_a_time.is_empty() {
+            return Ok(offsets);
+        }
         // Sent through the consumer handle: librdkafka's statistics leave OffsetFetch out for
         // producer-type clients such as the admin client, and request accounting needs it.
-        let results = list_consumer_group_offsets(self.consumer.client(), groups, self.timeout);
-        let mut offsets = BTreeMap::new();
-        for (group, result) in groups.iter().zip(results) {
+        let results =
+            list_consumer_group_offsets(self.consumer.client(), &one_at_a_time, self.timeout);
+        for (group, result) in one_at_a_time.iter().zip(results) {
             let group_offsets = result.map_err(|f| {
                 let failure = AdminFailure {
                     message: format!("group {group}: {}", f.message),

@@ -1,0 +1,176 @@
+//! Which clusters ferry's own connection can reach the way librdkafka would, and with what.
+
+use crate::config::{ClusterSettings, SaslMechanism};
+
+use super::scram::ScramHash;
+
+/// How ferry's own connection reaches one cluster.
+#[derive(Clone)]
+pub struct WireSettings {
+    pub(super) bootstrap: Vec<String>,
+    pub(super) client_id: String,
+    pub(super) auth: Option<WireAuth>,
+}
+
+#[derive(Clone)]
+pub(super) enum WireAuth {
+    Plain {
+        username: String,
+        password: String,
+    },
+    Scram {
+        hash: ScramHash,
+        username: String,
+        password: String,
+    },
+}
+
+impl WireAuth {
+    pub(super) fn mechanism(&self) -> &'static str {
+        match self {
+            WireAuth::Plain { .. } => "PLAIN",
+            WireAuth::Scram {
+                hash: ScramHash::Sha256,
+                ..
+            } => "SCRAM-SHA-256",
+            WireAuth::Scram {
+                hash: ScramHash::Sha512,
+                ..
+            } => "SCRAM-SHA-512",
+        }
+    }
+}
+
+/// Raw librdkafka properties that change how a connection is made or authenticated: with any of
+/// them set, only librdkafka knows how to connect.
+const CONNECTION_PREFIXES: &[&str] = &[
+    "security.",
+    "sasl.",
+    "ssl.",
+    "enable.ssl",
+    "socket.",
+    "broker.address",
+    "client.dns",
+    "bootstrap.",
+    "metadata.broker.list",
+];
+
+impl WireSettings {
+    /// The connection for `settings`, or why ferry's own connection cannot reach that cluster
+    /// exactly as librdkafka does (the caller then goes through librdkafka alone).
+    pub fn for_cluster(
+        settings: &ClusterSettings,
+        client_id: &str,
+    ) -> Result<WireSettings, String> {
+        if settings.tls.is_some() {
+            return Err("it is reached over TLS, which only librdkafka's connections do".into());
+        }
+        if let Some(key) = settings.properties.keys().find(|key| {
+            CONNECTION_PREFIXES
+                .iter()
+                .any(|prefix| key.starts_with(prefix))
+        }) {
+            return Err(format!(
+                "its raw property {key} changes how librdkafka connects"
+            ));
+        }
+        let auth = settings.sasl.as_ref().map(|sasl| {
+            let username = sasl.username.clone();
+            let password = sasl.password.expose().to_string();
+            match sasl.mechanism {
+                SaslMechanism::Plain => WireAuth::Plain { username, password },
+                SaslMechanism::ScramSha256 => WireAuth::Scram {
+                    hash: ScramHash::Sha256,
+                    username,
+                    password,
+                },
+                SaslMechanism::ScramSha512 => WireAuth::Scram {
+                    hash: ScramHash::Sha512,
+                    username,
+                    password,
+                },
+            }
+        });
+        let client_id = settings
+            .properties
+            .get("client.id")
+            .cloned()
+            .unwrap_or_else(|| client_id.to_string());
+        Ok(WireSettings {
+            bootstrap: settings.bootstrap_servers.clone(),
+            client_id,
+            auth,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Sasl, Secret, Tls};
+
+    fn plaintext() -> ClusterSettings {
+        ClusterSettings::plaintext("localhost:9092")
+    }
+
+    #[test]
+    fn plaintext_and_sasl_clusters_are_reached_directly() {
+        let wire = WireSettings::for_cluster(&plaintext(), "ferry-source").unwrap();
+        assert_eq!(wire.bootstrap, ["localhost:9092"]);
+        assert_eq!(wire.client_id, "ferry-source");
+        assert!(wire.auth.is_none());
+
+        for (mechanism, name) in [
+            (SaslMechanism::Plain, "PLAIN"),
+            (SaslMechanism::ScramSha256, "SCRAM-SHA-256"),
+            (SaslMechanism::ScramSha512, "SCRAM-SHA-512"),
+        ] {
+            let mut settings = plaintext();
+            settings.sasl = Some(Sasl {
+                mechanism,
+                username: "ferry".into(),
+                password: Secret::new("hunter2"),
+            });
+            let wire = WireSettings::for_cluster(&settings, "ferry-source").unwrap();
+            assert_eq!(wire.auth.unwrap().mechanism(), name);
+        }
+    }
+
+    #[test]
+    fn the_raw_client_id_wins() {
+        let mut settings = plaintext();
+        settings
+            .properties
+            .insert("client.id".into(), "billing-migration".into());
+        let wire = WireSettings::for_cluster(&settings, "ferry-source").unwrap();
+        assert_eq!(wire.client_id, "billing-migration");
+    }
+
+    #[test]
+    fn tls_and_connection_properties_stay_with_librdkafka() {
+        let mut settings = plaintext();
+        settings.tls = Some(Tls::default());
+        let reason = WireSettings::for_cluster(&settings, "f").err().unwrap();
+        assert!(reason.contains("TLS"), "{reason}");
+
+        for key in [
+            "security.protocol",
+            "sasl.oauthbearer.config",
+            "ssl.ca.location",
+            "socket.keepalive.enable",
+            "broker.address.family",
+            "client.dns.lookup",
+        ] {
+            let mut settings = plaintext();
+            settings.properties.insert(key.into(), "x".into());
+            let reason = WireSettings::for_cluster(&settings, "f").err().unwrap();
+            assert!(reason.contains(key), "{key}: {reason}");
+        }
+
+        let mut settings = plaintext();
+        settings
+            .properties
+            .insert("statistics.interval.ms".into(), "100".into());
+        assert!(WireSettings::for_cluster(&settings, "f").is_ok());
+    }
+}
