@@ -1,6 +1,6 @@
 //! Committed offsets of many groups in one batched FindCoordinator and one OffsetFetch, through
-//! ferry's own connection, on Apache Kafka listeners that authenticate (SCRAM-SHA-256, PLAIN)
-//! and authorize. Each test starts its own pair: each needs a differently secured target.
+//! ferry's own connection, on Apache Kafka listeners that authenticate (SCRAM-SHA-256, PLAIN),
+//! encrypt (TLS with the test bed's CA) and authorize. Each test starts its own pair: each needs a differently secured target.
 
 mod support;
 
@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ferry::cluster::{ClusterAccess, ClusterError, RdKafkaCluster};
-use ferry::config::{ClusterSettings, Sasl, SaslMechanism, Secret};
+use ferry::config::{ClusterSettings, Sasl, SaslMechanism, Secret, Tls};
 use ferry_testbed::{BrokerOptions, Security, Testbed, User, seed};
 use support::delta;
 
@@ -60,10 +60,12 @@ fn assert_batched(settings: &ClusterSettings, expected: &BTreeMap<String, Partit
     assert_eq!(sent.get("FindCoordinator"), Some(&1), "{sent:?}");
     assert_eq!(sent.get("OffsetFetch"), Some(&1), "{sent:?}");
     // ferry's own connection authenticated too (librdkafka's were up before `before`).
-    assert!(
-        sent.get("SaslAuthenticate").is_some_and(|n| *n >= 1),
-        "{sent:?}"
-    );
+    if settings.sasl.is_some() {
+        assert!(
+            sent.get("SaslAuthenticate").is_some_and(|n| *n >= 1),
+            "{sent:?}"
+        );
+    }
 }
 
 type PartitionsByTopic = BTreeMap<String, BTreeMap<i32, i64>>;
@@ -91,6 +93,22 @@ fn sasl_plain_groups_are_read_in_one_offset_fetch() {
         &sasl_settings(&bed, SaslMechanism::Plain, "ckafka-abc123#ferry"),
         &expected,
     );
+}
+
+#[test]
+fn tls_groups_are_read_in_one_offset_fetch() {
+    let bed = Testbed::start_with(
+        &BrokerOptions::default(),
+        &BrokerOptions::security(Security::Ssl),
+    )
+    .unwrap();
+    let expected = commit_groups(&bed);
+    let mut settings = support::settings(&bed.target.client_bootstrap);
+    settings.tls = Some(Tls {
+        ca_file: bed.target.ca_path(),
+        ..Tls::default()
+    });
+    assert_batched(&settings, &expected);
 }
 
 /// A group the user may not describe is refused in the batch; ferry asks it again on its own,

@@ -14,8 +14,14 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 
+use openssl::pkey::PKey;
+use openssl::ssl::{SslConnector, SslMethod, SslStream, SslVerifyMode};
+use openssl::x509::X509;
+use openssl::x509::store::X509StoreBuilder;
+
 use super::scram::ScramClient;
 use super::wire_settings::{WireAuth, WireSettings};
+use crate::config::Tls;
 
 /// A response larger than this is refused rather than allocated: a broker answering ferry's
 /// small requests never sends one, a non-Kafka peer might.
@@ -30,7 +36,7 @@ const API_VERSIONS_VERSION: i16 = 3;
 pub(super) struct Connection {
     /// host:port as it was dialled.
     pub(super) address: String,
-    stream: TcpStream,
+    stream: Stream,
     client_id: StrBytes,
     correlation: i32,
     deadline: Instant,
@@ -53,9 +59,21 @@ impl Connection {
             .map_err(|e| format!("{address}: {e}"))?
             .next()
             .ok_or_else(|| format!("{address} does not resolve"))?;
-        let stream =
+        let tcp =
             TcpStream::connect_timeout(&target, left).map_err(|e| format!("{address}: {e}"))?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+        let stream = match &settings.tls {
+            None => Stream::Plain(tcp),
+            Some(tls) => {
+                tcp.set_read_timeout(Some(left))
+                    .map_err(|e| e.to_string())?;
+                tcp.set_write_timeout(Some(left))
+                    .map_err(|e| e.to_string())?;
+                let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                Stream::Tls(Box::new(tls_connect(tls, host, tcp)?))
+            }
+        };
         let mut connection = Connection {
             address: address.to_string(),
             stream,
@@ -116,6 +134,7 @@ impl Connection {
         let length = i32::try_from(frame.len() - 4).map_err(|e| e.to_string())?;
         frame[..4].copy_from_slice(&length.to_be_bytes());
         self.stream
+            .tcp()
             .set_write_timeout(Some(left_until(self.deadline)?))
             .map_err(|e| e.to_string())?;
         self.stream
@@ -140,6 +159,7 @@ impl Connection {
 
     fn read_frame(&mut self) -> Result<Bytes, String> {
         self.stream
+            .tcp()
             .set_read_timeout(Some(left_until(self.deadline)?))
             .map_err(|e| e.to_string())?;
         let mut length = [0u8; 4];
@@ -215,6 +235,96 @@ impl Connection {
         }
         Ok(response.auth_bytes)
     }
+}
+
+/// A broker connection, in the clear or over TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<SslStream<TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(tcp) => tcp,
+            Stream::Tls(tls) => tls.get_ref(),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(tcp) => tcp.read(buf),
+            Stream::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(tcp) => tcp.write(buf),
+            Stream::Tls(tls) => tls.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(tcp) => tcp.flush(),
+            Stream::Tls(tls) => tls.flush(),
+        }
+    }
+}
+
+/// TLS as librdkafka sets it up from the same settings, with the same OpenSSL: the CA file or
+/// OpenSSL's default trust store, the client certificate and key, the broker's host name
+/// verified unless verification is turned off.
+fn tls_connect(tls: &Tls, host: &str, tcp: TcpStream) -> Result<SslStream<TcpStream>, String> {
+    let failed = |what: &str, e: &dyn std::fmt::Display| format!("TLS {what}: {e}");
+    let mut builder =
+        SslConnector::builder(SslMethod::tls_client()).map_err(|e| failed("setup", &e))?;
+    // Only the CA file when there is one, as librdkafka's `ssl.ca.location` does; OpenSSL's
+    // default trust store (which the builder loads) otherwise.
+    if let Some(ca) = &tls.ca_file {
+        let pem = std::fs::read(ca).map_err(|e| failed("CA file", &e))?;
+        let mut store = X509StoreBuilder::new().map_err(|e| failed("setup", &e))?;
+        for cert in X509::stack_from_pem(&pem).map_err(|e| failed("CA file", &e))? {
+            store.add_cert(cert).map_err(|e| failed("CA file", &e))?;
+        }
+        builder.set_cert_store(store.build());
+    }
+    if let Some(cert) = &tls.cert_file {
+        builder
+            .set_certificate_chain_file(cert)
+            .map_err(|e| failed("certificate file", &e))?;
+    }
+    if let Some(key) = &tls.key_file {
+        let pem = std::fs::read(key).map_err(|e| failed("key file", &e))?;
+        let key = match &tls.key_password {
+            Some(password) => {
+                PKey::private_key_from_pem_passphrase(&pem, password.expose().as_bytes())
+            }
+            None => PKey::private_key_from_pem(&pem),
+        }
+        .map_err(|e| failed("key file", &e))?;
+        builder
+            .set_private_key(&key)
+            .map_err(|e| failed("key file", &e))?;
+    }
+    if tls.insecure_skip_verify {
+        builder.set_verify(SslVerifyMode::NONE);
+    }
+    let mut config = builder
+        .build()
+        .configure()
+        .map_err(|e| failed("setup", &e))?;
+    if tls.insecure_skip_verify {
+        config.set_verify_hostname(false);
+    }
+    config
+        .connect(host, tcp)
+        .map_err(|e| failed("handshake", &e))
 }
 
 fn left_until(deadline: Instant) -> Result<std::time::Duration, String> {

@@ -1,6 +1,6 @@
 //! Which clusters ferry's own connection can reach the way librdkafka would, and with what.
 
-use crate::config::{ClusterSettings, SaslMechanism};
+use crate::config::{ClusterSettings, SaslMechanism, Tls};
 
 use super::scram::ScramHash;
 
@@ -10,6 +10,7 @@ pub struct WireSettings {
     pub(super) bootstrap: Vec<String>,
     pub(super) client_id: String,
     pub(super) auth: Option<WireAuth>,
+    pub(super) tls: Option<Tls>,
 }
 
 #[derive(Clone)]
@@ -62,9 +63,6 @@ impl WireSettings {
         settings: &ClusterSettings,
         client_id: &str,
     ) -> Result<WireSettings, String> {
-        if settings.tls.is_some() {
-            return Err("it is reached over TLS, which only librdkafka's connections do".into());
-        }
         if let Some(key) = settings.properties.keys().find(|key| {
             CONNECTION_PREFIXES
                 .iter()
@@ -100,6 +98,7 @@ impl WireSettings {
             bootstrap: settings.bootstrap_servers.clone(),
             client_id,
             auth,
+            tls: settings.tls.clone(),
         })
     }
 }
@@ -107,7 +106,7 @@ impl WireSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Sasl, Secret, Tls};
+    use crate::config::{Sasl, Secret};
 
     fn plaintext() -> ClusterSettings {
         ClusterSettings::plaintext("localhost:9092")
@@ -147,12 +146,21 @@ mod tests {
     }
 
     #[test]
-    fn tls_and_connection_properties_stay_with_librdkafka() {
+    fn tls_settings_are_carried_over() {
         let mut settings = plaintext();
-        settings.tls = Some(Tls::default());
-        let reason = WireSettings::for_cluster(&settings, "f").err().unwrap();
-        assert!(reason.contains("TLS"), "{reason}");
+        settings.tls = Some(Tls {
+            ca_file: Some("/etc/ferry/ca.pem".into()),
+            ..Tls::default()
+        });
+        let wire = WireSettings::for_cluster(&settings, "f").unwrap();
+        assert_eq!(
+            wire.tls.unwrap().ca_file.unwrap().to_str(),
+            Some("/etc/ferry/ca.pem")
+        );
+    }
 
+    #[test]
+    fn connection_properties_stay_with_librdkafka() {
         for key in [
             "security.protocol",
             "sasl.oauthbearer.config",
