@@ -64,6 +64,9 @@ if ! command -v cargo >/dev/null 2>&1 && [[ -x "$cargo_home/bin/cargo" ]]; then
   PATH="$cargo_home/bin:$PATH"
 fi
 
+# The tree as built, before the results file is rewritten (that alone does not make it dirty).
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . ':(exclude)docs/benchmarks' 2>/dev/null || echo ' (dirty)')"
+
 scripts/install-kafka.sh >/dev/null
 # Brokers as Kafka's own start scripts run them (kafka-server-start.sh, kafka-run-class.sh), not
 # with the test bed's lean start-up settings: a benchmark measures steady throughput.
@@ -83,7 +86,7 @@ mkdir -p "$(dirname "$RESULTS")"
 {
   echo "# ferry plan benchmark (scripts/bench-plan.sh)"
   echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "commit:    $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (dirty)')"
+  echo "commit:    $commit"
   echo "machine:   $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
   echo "broker:    Apache Kafka ${FERRY_KAFKA_VERSION:-4.3.1} (single-node KRaft), source and target on loopback"
   echo "data set:  $topics topics x $partitions partitions, $groups groups (seeded in $seeding)"
