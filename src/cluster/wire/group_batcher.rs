@@ -9,10 +9,17 @@ use super::wire_settings::WireSettings;
 use crate::cluster::PartitionOffsets;
 use crate::config::ClusterSettings;
 
+/// The most the batched requests may take before the groups go one at a time: two round trips
+/// and a handshake, so this only matters when a broker accepts connections and stays silent.
+const BATCH_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub struct GroupBatcher {
     role: String,
     /// ferry's own connection, or why this cluster has none.
     settings: Result<WireSettings, String>,
+    /// Why the batch failed as a whole, once it has: later calls (a wait polls) do not pay for
+    /// the same failure again.
+    failed: Mutex<Option<String>>,
     /// Requests sent on it, which librdkafka's statistics do not see.
     sent: Mutex<BTreeMap<String, u64>>,
 }
@@ -22,6 +29,7 @@ impl GroupBatcher {
         GroupBatcher {
             role: role.to_string(),
             settings: WireSettings::for_cluster(settings, &format!("ferry-{role}")),
+            failed: Mutex::new(None),
             sent: Mutex::new(BTreeMap::new()),
         }
     }
@@ -45,7 +53,10 @@ impl GroupBatcher {
                 return all();
             }
         };
-        let deadline = crate::limits::deadline_in(timeout);
+        if self.failed.lock().unwrap().is_some() {
+            return all();
+        }
+        let deadline = crate::limits::deadline_in(timeout.min(BATCH_TIMEOUT));
         match batched_group_offsets(settings, groups, deadline) {
             Ok(batch) => {
                 let mut sent = self.sent.lock().unwrap();
@@ -60,9 +71,10 @@ impl GroupBatcher {
             }
             Err(reason) => {
                 tracing::debug!(
-                    "batched OffsetFetch on the {role} cluster failed ({reason}); asking one group \
-                     at a time"
+                    "batched OffsetFetch on the {role} cluster failed ({reason}); its groups go \
+                     one at a time from now on"
                 );
+                *self.failed.lock().unwrap() = Some(reason);
                 all()
             }
         }
@@ -77,5 +89,55 @@ impl GroupBatcher {
 pub(super) fn add(total: &mut BTreeMap<String, u64>, more: &BTreeMap<String, u64>) {
     for (kind, n) in more {
         *total.entry(kind.clone()).or_default() += n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch that cannot connect leaves every group to the one-group path, and the next call
+    /// does not try again.
+    #[test]
+    fn a_failed_batch_is_not_tried_again() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let settings = ClusterSettings::plaintext(&format!("127.0.0.1:{port}"));
+        let batcher = GroupBatcher::new("source", &settings);
+        let groups = vec!["a".to_string(), "b".to_string()];
+
+        let (offsets, left) = batcher.group_offsets(&groups, Duration::from_secs(5));
+        assert!(offsets.is_empty());
+        assert_eq!(left, groups);
+        let reason = batcher
+            .failed
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("the failure is kept");
+        assert!(reason.contains(&port.to_string()), "{reason}");
+
+        // The port answers now; the batcher must not knock.
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let (_, left) = batcher.group_offsets(&groups, Duration::from_secs(5));
+        assert_eq!(left, groups);
+        let knocked = listener.accept();
+        assert!(
+            knocked
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+            "{knocked:?}"
+        );
+    }
+
+    #[test]
+    fn no_groups_ask_nothing() {
+        let batcher = GroupBatcher::new("source", &ClusterSettings::plaintext("127.0.0.1:1"));
+        let (offsets, left) = batcher.group_offsets(&[], Duration::from_secs(5));
+        assert!(offsets.is_empty() && left.is_empty());
+        assert!(batcher.failed.lock().unwrap().is_none());
     }
 }
