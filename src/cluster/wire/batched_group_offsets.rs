@@ -86,7 +86,7 @@ fn ask(
                 continue;
             }
             if coordinator.error_code == 0 {
-                let address = format!("{}:{}", coordinator.host.as_str(), coordinator.port);
+                let address = address(coordinator.host.as_str(), coordinator.port);
                 by_coordinator.entry(address).or_default().push(group);
             } else {
                 left.push(group);
@@ -189,4 +189,32 @@ fn connect_any(settings: &WireSettings, deadline: Instant) -> Result<Connection,
         }
     }
     Err(errors.join("; "))
+}
+
+/// host:port as `ToSocketAddrs` reads it: an IPv6 literal in brackets.
+fn address(host: &str, port: i32) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address;
+    use std::net::ToSocketAddrs;
+
+    #[test]
+    fn coordinator_addresses_resolve_for_names_and_both_ip_families() {
+        for (host, expected) in [
+            ("localhost", "localhost:9092"),
+            ("10.0.0.5", "10.0.0.5:9092"),
+            ("::1", "[::1]:9092"),
+        ] {
+            let text = address(host, 9092);
+            assert_eq!(text, expected);
+            assert!(text.to_socket_addrs().is_ok(), "{text}");
+        }
+    }
 }
