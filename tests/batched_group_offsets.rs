@@ -16,14 +16,17 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 const PASSWORD: &str = "gr0up-Pa55-never-printed";
 const GROUPS: usize = 12;
 
-/// Groups `batch-group-00..` on the target's plaintext listener, each committed at its own
-/// offsets on both partitions of `orders`; returns the names and what each committed.
-fn commit_groups(bed: &Testbed) -> BTreeMap<String, BTreeMap<String, BTreeMap<i32, i64>>> {
+type PartitionsByTopic = BTreeMap<String, BTreeMap<i32, i64>>;
+
+/// A plaintext source and a `target` where groups `batch-group-00..` (committed on its plaintext
+/// listener) each hold their own offsets on both partitions of `orders`; with what each committed.
+fn target_with_groups(target: &BrokerOptions) -> (Testbed, BTreeMap<String, PartitionsByTopic>) {
+    let bed = Testbed::start_with(&BrokerOptions::default(), target).unwrap();
     let bootstrap = &bed.target.bootstrap;
     seed::create_topic(bootstrap, "orders", 2, &[]).unwrap();
     seed::produce(bootstrap, "orders", 0, 40, 16).unwrap();
     seed::produce(bootstrap, "orders", 1, 40, 16).unwrap();
-    (0..GROUPS)
+    let expected = (0..GROUPS)
         .map(|g| {
             let group = format!("batch-group-{g:02}");
             let at = |p: i32| i64::try_from(g).unwrap() + i64::from(p) * 3;
@@ -36,7 +39,8 @@ fn commit_groups(bed: &Testbed) -> BTreeMap<String, BTreeMap<String, BTreeMap<i3
             let offsets = BTreeMap::from([(0, at(0)), (1, at(1))]);
             (group, BTreeMap::from([("orders".to_string(), offsets)]))
         })
-        .collect()
+        .collect();
+    (bed, expected)
 }
 
 fn sasl_settings(bed: &Testbed, mechanism: SaslMechanism, user: &str) -> ClusterSettings {
@@ -68,13 +72,10 @@ fn assert_batched(settings: &ClusterSettings, expected: &BTreeMap<String, Partit
     }
 }
 
-type PartitionsByTopic = BTreeMap<String, BTreeMap<i32, i64>>;
-
 #[test]
 fn scram_sha_256_groups_are_read_in_one_offset_fetch() {
     let target = BrokerOptions::security(Security::SaslScram(vec![User::new("admin", PASSWORD)]));
-    let bed = Testbed::start_with(&BrokerOptions::default(), &target).unwrap();
-    let expected = commit_groups(&bed);
+    let (bed, expected) = target_with_groups(&target);
     assert_batched(
         &sasl_settings(&bed, SaslMechanism::ScramSha256, "admin"),
         &expected,
@@ -87,8 +88,7 @@ fn sasl_plain_groups_are_read_in_one_offset_fetch() {
         "ckafka-abc123#ferry",
         PASSWORD,
     )]));
-    let bed = Testbed::start_with(&BrokerOptions::default(), &target).unwrap();
-    let expected = commit_groups(&bed);
+    let (bed, expected) = target_with_groups(&target);
     assert_batched(
         &sasl_settings(&bed, SaslMechanism::Plain, "ckafka-abc123#ferry"),
         &expected,
@@ -97,12 +97,7 @@ fn sasl_plain_groups_are_read_in_one_offset_fetch() {
 
 #[test]
 fn tls_groups_are_read_in_one_offset_fetch() {
-    let bed = Testbed::start_with(
-        &BrokerOptions::default(),
-        &BrokerOptions::security(Security::Ssl),
-    )
-    .unwrap();
-    let expected = commit_groups(&bed);
+    let (bed, expected) = target_with_groups(&BrokerOptions::security(Security::Ssl));
     let mut settings = support::settings(&bed.target.client_bootstrap);
     settings.tls = Some(Tls {
         ca_file: bed.target.ca_path(),
@@ -120,8 +115,7 @@ fn a_group_the_user_may_not_describe_is_named_in_the_error() {
         User::new("ferry", PASSWORD),
     ]))
     .with_acls();
-    let bed = Testbed::start_with(&BrokerOptions::default(), &target).unwrap();
-    let expected = commit_groups(&bed);
+    let (bed, expected) = target_with_groups(&target);
     bed.target
         .allow("User:ferry", &["--topic", "*"], &["Describe"])
         .unwrap();

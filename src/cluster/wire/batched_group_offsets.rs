@@ -8,8 +8,7 @@ use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use kafka_protocol::messages::{FindCoordinatorRequest, GroupId, OffsetFetchRequest};
 use kafka_protocol::protocol::StrBytes;
 
-use super::connection::Connection;
-use super::group_batcher::add;
+use super::connection::{Connection, add_counts};
 use super::wire_settings::WireSettings;
 use crate::cluster::PartitionOffsets;
 
@@ -43,7 +42,7 @@ pub(super) fn batched_group_offsets(
     let mut sent = BTreeMap::new();
     let mut bootstrap = connect_any(settings, deadline)?;
     let outcome = ask(settings, &mut bootstrap, groups, deadline, &mut sent);
-    add(&mut sent, &bootstrap.sent);
+    add_counts(&mut sent, &bootstrap.sent);
     let (offsets, left) = outcome?;
     Ok(BatchedOffsets {
         offsets,
@@ -124,7 +123,7 @@ fn ask(
             }
         }
         if let Some(connection) = opened {
-            add(sent, &connection.sent);
+            add_counts(sent, &connection.sent);
         }
     }
     Ok((offsets, left))

@@ -19,9 +19,9 @@ use openssl::ssl::{SslConnector, SslMethod, SslStream, SslVerifyMode};
 use openssl::x509::X509;
 use openssl::x509::store::X509StoreBuilder;
 
-use super::scram::ScramClient;
-use super::wire_settings::{WireAuth, WireSettings};
-use crate::config::Tls;
+use super::scram::{ScramClient, ScramHash};
+use super::wire_settings::WireSettings;
+use crate::config::{Sasl, SaslMechanism, Tls};
 
 /// A response larger than this is refused rather than allocated: a broker answering ferry's
 /// small requests never sends one, a non-Kafka peer might.
@@ -100,8 +100,8 @@ impl Connection {
             .iter()
             .map(|key| (key.api_key, key.max_version))
             .collect();
-        if let Some(auth) = &settings.auth {
-            connection.authenticate(auth)?;
+        if let Some(sasl) = &settings.sasl {
+            connection.authenticate(sasl)?;
         }
         Ok(connection)
     }
@@ -177,43 +177,34 @@ impl Connection {
         Ok(Bytes::from(body))
     }
 
-    fn authenticate(&mut self, auth: &WireAuth) -> Result<(), String> {
+    fn authenticate(&mut self, sasl: &Sasl) -> Result<(), String> {
+        let mechanism = sasl.mechanism.as_str();
         let handshake = self.send(
-            &SaslHandshakeRequest::default()
-                .with_mechanism(StrBytes::from_string(auth.mechanism().to_string())),
+            &SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism)),
             SASL_HANDSHAKE_VERSION,
         )?;
         if handshake.error_code != 0 {
             return Err(format!(
-                "the broker does not take SASL {} (error {})",
-                auth.mechanism(),
+                "the broker does not take SASL {mechanism} (error {})",
                 handshake.error_code
             ));
         }
-        match auth {
-            WireAuth::Plain { username, password } => {
-                let mut token = Vec::new();
-                token.push(0);
-                token.extend_from_slice(username.as_bytes());
-                token.push(0);
-                token.extend_from_slice(password.as_bytes());
-                self.sasl_round(token)?;
-                Ok(())
+        let (username, password) = (sasl.username.as_str(), sasl.password.expose());
+        let hash = match sasl.mechanism {
+            SaslMechanism::Plain => {
+                let token = format!("\0{username}\0{password}");
+                self.sasl_round(token.into_bytes())?;
+                return Ok(());
             }
-            WireAuth::Scram {
-                hash,
-                username,
-                password,
-            } => {
-                let nonce = uuid::Uuid::new_v4().simple().to_string();
-                let mut scram = ScramClient::new(*hash, username, password, &nonce);
-                let server_first = self.sasl_round(scram.first_message().into_bytes())?;
-                let server_first = String::from_utf8_lossy(&server_first).into_owned();
-                let client_final = scram.final_message(&server_first)?;
-                let server_final = self.sasl_round(client_final.into_bytes())?;
-                scram.verify_server(&String::from_utf8_lossy(&server_final))
-            }
-        }
+            SaslMechanism::ScramSha256 => ScramHash::Sha256,
+            SaslMechanism::ScramSha512 => ScramHash::Sha512,
+        };
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let mut scram = ScramClient::new(hash, username, password, &nonce);
+        let server_first = self.sasl_round(scram.first_message().into_bytes())?;
+        let client_final = scram.final_message(&String::from_utf8_lossy(&server_first))?;
+        let server_final = self.sasl_round(client_final.into_bytes())?;
+        scram.verify_server(&String::from_utf8_lossy(&server_final))
     }
 
     /// One SaslAuthenticate round trip: our token out, the server's back.
@@ -352,5 +343,12 @@ fn api_key_name(key: kafka_protocol::messages::ApiKey) -> &'static str {
         ApiKey::FindCoordinator => "FindCoordinator",
         ApiKey::OffsetFetch => "OffsetFetch",
         _ => "Other",
+    }
+}
+
+/// Adds request counts by kind.
+pub(super) fn add_counts(total: &mut BTreeMap<String, u64>, more: &BTreeMap<String, u64>) {
+    for (kind, n) in more {
+        *total.entry(kind.clone()).or_default() += n;
     }
 }

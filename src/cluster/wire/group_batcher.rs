@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::batched_group_offsets::batched_group_offsets;
+use super::connection::add_counts;
 use super::wire_settings::WireSettings;
 use crate::cluster::PartitionOffsets;
 use crate::config::ClusterSettings;
@@ -15,52 +16,47 @@ const BATCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct GroupBatcher {
     role: String,
-    /// ferry's own connection, or why this cluster has none.
-    settings: Result<WireSettings, String>,
-    /// Why the batch failed as a whole, once it has: later calls (a wait polls) do not pay for
-    /// the same failure again.
-    failed: Mutex<Option<String>>,
+    /// ferry's own connection, or why this cluster's groups go one at a time: it cannot be
+    /// reached that way, or the batch failed as a whole once (later calls, a wait's polls, do
+    /// not pay for the same failure again).
+    wire: Mutex<Result<WireSettings, String>>,
     /// Requests sent on it, which librdkafka's statistics do not see.
     sent: Mutex<BTreeMap<String, u64>>,
 }
 
 impl GroupBatcher {
     pub fn new(role: &str, settings: &ClusterSettings) -> GroupBatcher {
+        let wire = WireSettings::for_cluster(settings, &format!("ferry-{role}"));
+        if let Err(reason) = &wire {
+            tracing::debug!("the {role} cluster's group offsets go one group at a time: {reason}");
+        }
         GroupBatcher {
             role: role.to_string(),
-            settings: WireSettings::for_cluster(settings, &format!("ferry-{role}")),
-            failed: Mutex::new(None),
+            wire: Mutex::new(wire),
             sent: Mutex::new(BTreeMap::new()),
         }
     }
 
     /// The offsets of the groups the batched requests answered, and the groups left to ask one
-    /// at a time (all of them when this cluster cannot be batched).
+    /// at a time (all of them when this cluster is not batched).
     pub fn group_offsets(
         &self,
         groups: &[String],
         timeout: Duration,
     ) -> (BTreeMap<String, PartitionOffsets>, Vec<String>) {
         let all = || (BTreeMap::new(), groups.to_vec());
-        let role = &self.role;
-        let settings = match &self.settings {
-            _ if groups.is_empty() => return all(),
-            Ok(settings) => settings,
-            Err(reason) => {
-                tracing::debug!(
-                    "the {role} cluster's group offsets go one group at a time: {reason}"
-                );
-                return all();
-            }
+        // Cloned out: the lock is not held across the network.
+        let Ok(settings) = self.wire.lock().unwrap().clone() else {
+            return all();
         };
-        if self.failed.lock().unwrap().is_some() {
+        if groups.is_empty() {
             return all();
         }
+        let role = &self.role;
         let deadline = crate::limits::deadline_in(timeout.min(BATCH_TIMEOUT));
-        match batched_group_offsets(settings, groups, deadline) {
+        match batched_group_offsets(&settings, groups, deadline) {
             Ok(batch) => {
-                let mut sent = self.sent.lock().unwrap();
-                add(&mut sent, &batch.sent);
+                add_counts(&mut self.sent.lock().unwrap(), &batch.sent);
                 if !batch.left.is_empty() {
                     tracing::debug!(
                         "{} group(s) on the {role} cluster go one at a time",
@@ -74,7 +70,7 @@ impl GroupBatcher {
                     "batched OffsetFetch on the {role} cluster failed ({reason}); its groups go \
                      one at a time from now on"
                 );
-                *self.failed.lock().unwrap() = Some(reason);
+                *self.wire.lock().unwrap() = Err(reason);
                 all()
             }
         }
@@ -82,13 +78,7 @@ impl GroupBatcher {
 
     /// Adds what this path sent to librdkafka's counts.
     pub fn add_sent(&self, counts: &mut BTreeMap<String, u64>) {
-        add(counts, &self.sent.lock().unwrap());
-    }
-}
-
-pub(super) fn add(total: &mut BTreeMap<String, u64>, more: &BTreeMap<String, u64>) {
-    for (kind, n) in more {
-        *total.entry(kind.clone()).or_default() += n;
+        add_counts(counts, &self.sent.lock().unwrap());
     }
 }
 
@@ -112,10 +102,11 @@ mod tests {
         assert!(offsets.is_empty());
         assert_eq!(left, groups);
         let reason = batcher
-            .failed
+            .wire
             .lock()
             .unwrap()
             .clone()
+            .err()
             .expect("the failure is kept");
         assert!(reason.contains(&port.to_string()), "{reason}");
 
@@ -138,6 +129,6 @@ mod tests {
         let batcher = GroupBatcher::new("source", &ClusterSettings::plaintext("127.0.0.1:1"));
         let (offsets, left) = batcher.group_offsets(&[], Duration::from_secs(5));
         assert!(offsets.is_empty() && left.is_empty());
-        assert!(batcher.failed.lock().unwrap().is_none());
+        assert!(batcher.wire.lock().unwrap().is_ok());
     }
 }

@@ -1,45 +1,14 @@
 //! Which clusters ferry's own connection can reach the way librdkafka would, and with what.
 
-use crate::config::{ClusterSettings, SaslMechanism, Tls};
+use crate::config::{ClusterSettings, Sasl, Tls};
 
-use super::scram::ScramHash;
-
-/// How ferry's own connection reaches one cluster.
+/// How ferry's own connection reaches one cluster: the cluster's own `sasl` and `tls` settings.
 #[derive(Clone)]
 pub struct WireSettings {
     pub(super) bootstrap: Vec<String>,
     pub(super) client_id: String,
-    pub(super) auth: Option<WireAuth>,
+    pub(super) sasl: Option<Sasl>,
     pub(super) tls: Option<Tls>,
-}
-
-#[derive(Clone)]
-pub(super) enum WireAuth {
-    Plain {
-        username: String,
-        password: String,
-    },
-    Scram {
-        hash: ScramHash,
-        username: String,
-        password: String,
-    },
-}
-
-impl WireAuth {
-    pub(super) fn mechanism(&self) -> &'static str {
-        match self {
-            WireAuth::Plain { .. } => "PLAIN",
-            WireAuth::Scram {
-                hash: ScramHash::Sha256,
-                ..
-            } => "SCRAM-SHA-256",
-            WireAuth::Scram {
-                hash: ScramHash::Sha512,
-                ..
-            } => "SCRAM-SHA-512",
-        }
-    }
 }
 
 /// Raw librdkafka properties that change how a connection is made or authenticated: with any of
@@ -72,23 +41,6 @@ impl WireSettings {
                 "its raw property {key} changes how librdkafka connects"
             ));
         }
-        let auth = settings.sasl.as_ref().map(|sasl| {
-            let username = sasl.username.clone();
-            let password = sasl.password.expose().to_string();
-            match sasl.mechanism {
-                SaslMechanism::Plain => WireAuth::Plain { username, password },
-                SaslMechanism::ScramSha256 => WireAuth::Scram {
-                    hash: ScramHash::Sha256,
-                    username,
-                    password,
-                },
-                SaslMechanism::ScramSha512 => WireAuth::Scram {
-                    hash: ScramHash::Sha512,
-                    username,
-                    password,
-                },
-            }
-        });
         let client_id = settings
             .properties
             .get("client.id")
@@ -97,7 +49,7 @@ impl WireSettings {
         Ok(WireSettings {
             bootstrap: settings.bootstrap_servers.clone(),
             client_id,
-            auth,
+            sasl: settings.sasl.clone(),
             tls: settings.tls.clone(),
         })
     }
@@ -106,7 +58,7 @@ impl WireSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Sasl, Secret};
+    use crate::config::{SaslMechanism, Secret};
 
     fn plaintext() -> ClusterSettings {
         ClusterSettings::plaintext("localhost:9092")
@@ -117,7 +69,7 @@ mod tests {
         let wire = WireSettings::for_cluster(&plaintext(), "ferry-source").unwrap();
         assert_eq!(wire.bootstrap, ["localhost:9092"]);
         assert_eq!(wire.client_id, "ferry-source");
-        assert!(wire.auth.is_none());
+        assert!(wire.sasl.is_none());
 
         for (mechanism, name) in [
             (SaslMechanism::Plain, "PLAIN"),
@@ -131,7 +83,9 @@ mod tests {
                 password: Secret::new("hunter2"),
             });
             let wire = WireSettings::for_cluster(&settings, "ferry-source").unwrap();
-            assert_eq!(wire.auth.unwrap().mechanism(), name);
+            let sasl = wire.sasl.unwrap();
+            assert_eq!(sasl.mechanism.as_str(), name);
+            assert_eq!(sasl.password.expose(), "hunter2");
         }
     }
 
